@@ -1,0 +1,1 @@
+"""Reference and demo data for Kuelik: regions, localities, precincts and name lists."""

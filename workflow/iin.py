@@ -69,3 +69,15 @@ def mask_iin(iin: str) -> str:
     if len(iin) != 12:
         return "*" * len(iin)
     return f"{iin[:6]}••••{iin[10:]}"
+
+
+def build_iin(birth_date: date, male: bool, serial: int) -> str | None:
+    """Compose an IIN from its parts (demo data, tests); None when no check digit exists."""
+    century_base = (birth_date.year // 100) * 100
+    century_digit = {1800: 1, 1900: 3, 2000: 5}.get(century_base)
+    if century_digit is None or not 0 <= serial <= 9999:
+        raise ValueError("IINs cover births from 1800 to 2099 and serials 0000-9999")
+    digit = century_digit if male else century_digit + 1
+    first_eleven = f"{birth_date:%y%m%d}{digit}{serial:04d}"
+    check = iin_check_digit(first_eleven)
+    return None if check is None else first_eleven + str(check)

@@ -1,0 +1,57 @@
+"""SQLAlchemy 2 models. The database's own constraints are the last line of defence."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import Engine, event
+
+from models.audit import AuditEvent
+from models.base import Base
+from models.case import Certificate, CertificateCase, Inclusion, SupplementaryList
+from models.election import Election, StockRange
+from models.reference import CityDistrict, Locality, Precinct, Region, TerritorialCommission
+from models.user import Role, User
+from models.voter import VoterEntry
+
+db = SQLAlchemy(model_class=Base)
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Certificate",
+    "CertificateCase",
+    "CityDistrict",
+    "Election",
+    "Inclusion",
+    "Locality",
+    "Precinct",
+    "Region",
+    "Role",
+    "StockRange",
+    "SupplementaryList",
+    "TerritorialCommission",
+    "User",
+    "VoterEntry",
+    "db",
+]
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite: enforce foreign keys, let SQLAlchemy own transactions (so SAVEPOINT works)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 15000")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_immediate_on_sqlite(connection: Any) -> None:
+    """Take SQLite's write lock up front: no deadlocked read-to-write upgrades between requests."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,45 @@
+"""The voter list: one entry per voter per election, at exactly one home precinct."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, UTCDateTime
+from models.reference import Precinct
+
+
+class VoterEntry(Base):
+    """A line of a precinct's voter list. `mark_serial` is the home-list mark ("certificate No.
+    X issued"): it is what stops a second vote at home, so it is set by one conditional UPDATE.
+    """
+
+    __tablename__ = "voter_entry"
+    __table_args__ = (
+        UniqueConstraint("election_id", "iin"),
+        CheckConstraint("length(iin) = 12", name="iin_length"),
+        CheckConstraint("(mark_serial IS NULL) = (marked_at IS NULL)", name="mark_complete"),
+        Index("ix_voter_entry_search", "election_id", "precinct_id", "search_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("election.id"))
+    precinct_id: Mapped[int] = mapped_column(ForeignKey("precinct.id"), index=True)
+    iin: Mapped[str] = mapped_column(String(12))
+    surname: Mapped[str] = mapped_column(String(200))
+    given_name: Mapped[str] = mapped_column(String(200))
+    patronymic: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[date]
+    address: Mapped[str] = mapped_column(String(500))
+    # Folded name for forgiving search (case, spacing, Kazakh letters typed as Russian ones).
+    search_key: Mapped[str] = mapped_column(String(600))
+    mark_serial: Mapped[int | None]
+    marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    precinct: Mapped[Precinct] = relationship()
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.surname, self.given_name, self.patronymic) if p)

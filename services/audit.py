@@ -1,0 +1,115 @@
+"""Writing audit events: every transition, refusal and access decision leaves exactly one."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import AuditEvent, Certificate, CertificateCase
+from workflow.calendar import Moment
+from workflow.iin import mask_iin
+from workflow.machine import Transition
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: a signed-in user (or the system, id None) with a role and a home precinct."""
+
+    user_id: int | None
+    role: str
+    precinct_id: int | None = None
+    territorial_commission_id: int | None = None
+
+
+SYSTEM = Actor(user_id=None, role="system")
+
+
+def iin_digest(iin: str) -> str:
+    """A stable, non-reversible handle for an IIN in logs and payloads (never the IIN itself)."""
+    return hashlib.sha256(f"kuelik-iin:{iin}".encode()).hexdigest()[:16]
+
+
+def safe_iin(iin: str) -> dict[str, str]:
+    """What an audit payload may say about an IIN: masked form and digest."""
+    return {"iin_masked": mask_iin(iin), "iin_digest": iin_digest(iin)}
+
+
+def record_event(
+    session: Session,
+    *,
+    actor: Actor,
+    moment: Moment,
+    event: str,
+    outcome: str,
+    precinct_id: int | None = None,
+    election_id: int | None = None,
+    case: CertificateCase | None = None,
+    certificate_id: int | None = None,
+    code: str | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Add one audit event to the session's transaction (the caller's commit keeps it)."""
+    audit = AuditEvent(
+        occurred_at=moment.now,
+        local_time=moment.local.isoformat(timespec="seconds"),
+        time_zone=moment.zone_name,
+        actor_id=actor.user_id,
+        actor_role=actor.role,
+        precinct_id=precinct_id,
+        election_id=election_id,
+        certificate_id=certificate_id,
+        event=event,
+        outcome=outcome,
+        code=code,
+        before_state=before,
+        after_state=after,
+        payload=dict(payload or {}),
+        case=case,
+    )
+    session.add(audit)
+    return audit
+
+
+@dataclass
+class TransitionAuditor:
+    """The machine's listener: one audit event per fired event, accepted or refused."""
+
+    session: Session
+    actor: Actor
+    case: CertificateCase
+    election_id: int
+    precinct_id: int
+    payload: dict[str, Any]
+    certificate_id: int | None = None
+    last_event: AuditEvent | None = None
+
+    def __call__(self, transition: Transition) -> None:
+        refusal = transition.refusal
+        self.last_event = record_event(
+            self.session,
+            actor=self.actor,
+            moment=transition.moment,
+            event=str(transition.event),
+            outcome="accepted" if refusal is None else "refused",
+            precinct_id=self.precinct_id,
+            election_id=self.election_id,
+            case=self.case,
+            certificate_id=self.certificate_id,
+            code=None if refusal is None else str(refusal.code),
+            before=None if transition.source is None else str(transition.source),
+            after=None if transition.target is None else str(transition.target),
+            payload={**self.payload, "warnings": list(transition.warnings)},
+        )
+
+    def attach_certificate(self, certificate: Certificate, *, serial: int) -> None:
+        """Link the pending event to the certificate the transition produced or closed."""
+        if self.last_event is None:
+            raise RuntimeError("attach a certificate only after the machine has fired")
+        self.last_event.certificate = certificate
+        self.last_event.payload = {**self.last_event.payload, "serial": serial}

@@ -1,0 +1,425 @@
+"""The certificate desk: apply, refuse, withdraw, issue, spoil, report lost, cancel.
+
+Each function is one user intention and one transaction: it loads what it needs, runs the case
+machine, writes the dependent rows and the audit event, and flushes. The caller commits, also
+after a refusal, because a refusal is an outcome with its own audit record.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import (
+    AuditEvent,
+    Certificate,
+    CertificateCase,
+    Election,
+    Locality,
+    Precinct,
+    VoterEntry,
+)
+from services.audit import Actor, TransitionAuditor, safe_iin
+from services.errors import InvalidInput, NotFound
+from services.scope import DESK_ROLES, acting_precinct, can_act_at
+from services.stock import allocate_serial, has_free_stock
+from workflow.calendar import Moment
+from workflow.errors import RefusalCode, RuleViolation
+from workflow.machine import (
+    ApplyContext,
+    CaseMachine,
+    IssueContext,
+    ReasonContext,
+    RefuseContext,
+    SurrenderContext,
+    Transition,
+)
+from workflow.rules import Representative
+from workflow.states import (
+    CERTIFICATE_TARGETS,
+    LIVE_CASE_STATES,
+    ApplicantKind,
+    CaseState,
+    CertificateState,
+    Event,
+)
+
+# Unambiguous when read aloud or typed from paper: no 0/O, 1/I, 2/Z, 5/S, 8/B.
+VERIFICATION_ALPHABET = "ACDEFHJKLMNPRTUVWXY34679"
+VERIFICATION_LENGTH = 8
+
+
+class ConcurrentChange(RuntimeError):
+    """Another transaction changed the same rows first; roll back and let the user retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationInput:
+    """An application as taken at the desk (forms and the API build this)."""
+
+    election_id: int
+    precinct_id: int
+    voter_iin: str
+    applicant_document: str
+    stay_locality_id: int
+    representative: Representative | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOutcome:
+    """What an intention did: the case, the transition (maybe refused), the certificate if any."""
+
+    case: CertificateCase
+    transition: Transition
+    certificate: Certificate | None = None
+
+    @property
+    def refusal(self) -> RuleViolation | None:
+        return self.transition.refusal
+
+    @property
+    def accepted(self) -> bool:
+        return self.transition.refusal is None
+
+
+def new_verification_code() -> str:
+    """The code printed beside the number; a forger who knows a number still lacks it."""
+    return "".join(secrets.choice(VERIFICATION_ALPHABET) for _ in range(VERIFICATION_LENGTH))
+
+
+def apply_for_certificate(
+    session: Session, actor: Actor, application: ApplicationInput, now: datetime
+) -> CaseOutcome:
+    """Receive an application in person or by representative; a refusal is recorded as a case."""
+    precinct = acting_precinct(session, actor, application.precinct_id, DESK_ROLES)
+    election = session.get(Election, application.election_id)
+    if election is None:
+        raise NotFound("election")
+    stay = session.get(Locality, application.stay_locality_id)
+    if stay is None:
+        raise InvalidInput("stay_locality_id", "Choose the place of stay from the list.")
+    voter = session.scalar(
+        select(VoterEntry).where(
+            VoterEntry.election_id == election.id, VoterEntry.iin == application.voter_iin
+        )
+    )
+    on_this_list = voter is not None and voter.precinct_id == precinct.id
+    representative = application.representative
+    ctx = ApplyContext(
+        moment=Moment(now, precinct.time_zone),
+        rules=election.rules(),
+        voter_iin=application.voter_iin,
+        on_this_list=on_this_list,
+        has_live_case=on_this_list and _has_live_case(session, election.id, voter),
+        home_locality_kato=precinct.locality.kato,
+        stay_locality_kato=stay.kato,
+        representative=representative,
+        representative_prior_count=(
+            0
+            if representative is None
+            else _representative_count(session, election.id, representative.iin)
+        ),
+    )
+    # Check-then-insert is only a courtesy: the partial unique index decides under a race, and
+    # the loser is recorded as refused (already_issued) rather than failing.
+    for attempt in range(2):
+        try:
+            with session.begin_nested():
+                case = _new_case(application, precinct, election, stay, voter, on_this_list, actor)
+                auditor = TransitionAuditor(
+                    session, actor, case, election.id, precinct.id, _case_payload(application)
+                )
+                transition = CaseMachine(case, [auditor]).apply(ctx)
+                if transition.refusal is not None:
+                    case.refusal_code = str(transition.refusal.code)
+                    case.refusal_note = transition.refusal.message
+                session.add(case)
+                session.flush()
+            return CaseOutcome(case, transition)
+        except IntegrityError:
+            if attempt:
+                raise
+            ctx = replace(ctx, has_live_case=True)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def refuse_application(
+    session: Session, actor: Actor, case_id: int, code: RefusalCode, note: str, now: datetime
+) -> CaseOutcome:
+    """The commission refuses a received application, on a stated ground."""
+    case, auditor = _load_for_action(session, actor, case_id, {"note_given": bool(note.strip())})
+    transition = CaseMachine(case, [auditor]).refuse(RefuseContext(_moment(case, now), code, note))
+    if transition.accepted:
+        case.refusal_code = str(code)
+        case.refusal_note = note.strip() or None
+    session.flush()
+    return CaseOutcome(case, transition)
+
+
+def withdraw_application(
+    session: Session, actor: Actor, case_id: int, reason: str, now: datetime
+) -> CaseOutcome:
+    """The applicant takes the application back before issue."""
+    case, auditor = _load_for_action(session, actor, case_id, {"reason": reason.strip()})
+    transition = CaseMachine(case, [auditor]).withdraw(ReasonContext(_moment(case, now), reason))
+    session.flush()
+    return CaseOutcome(case, transition)
+
+
+def issue_certificate(
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    now: datetime,
+    handed_to: ApplicantKind | None = None,
+) -> CaseOutcome:
+    """Issue: take the next number of the precinct's stock and mark the home list, all at once."""
+    case, auditor = _load_for_action(session, actor, case_id, {})
+    election = session.get_one(Election, case.election_id)
+    ctx = IssueContext(
+        moment=_moment(case, now),
+        rules=election.rules(),
+        stock_available=has_free_stock(session, case.election_id, case.precinct_id),
+    )
+    transition = CaseMachine(case, [auditor]).issue(ctx)
+    if not transition.accepted:
+        session.flush()
+        return CaseOutcome(case, transition)
+    if handed_to is ApplicantKind.REPRESENTATIVE and case.applicant_kind is ApplicantKind.VOTER:
+        raise InvalidInput("handed_to", "The voter applied in person: hand it to the voter.")
+    serial = allocate_serial(session, case.election_id, case.precinct_id)
+    if serial is None:
+        raise ConcurrentChange("the last number was taken by another issue")
+    if case.voter is None:  # the table's CHECK: only refused cases lack a voter
+        raise ConcurrentChange("an issued case must have its voter")
+    certificate = Certificate(
+        election_id=case.election_id,
+        case=case,
+        voter_id=case.voter.id,
+        precinct_id=case.precinct_id,
+        serial=serial,
+        verification_code=new_verification_code(),
+        _state=CERTIFICATE_TARGETS[Event.ISSUE],
+        handed_to=handed_to or case.applicant_kind,
+        issued_at=now,
+        issued_by_id=actor.user_id,
+    )
+    session.add(certificate)
+    auditor.attach_certificate(certificate, serial=serial)
+    marked = session.execute(
+        update(VoterEntry)
+        .where(VoterEntry.id == case.voter.id, VoterEntry.mark_serial.is_(None))
+        .values(mark_serial=serial, marked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentChange("the voter's home-list entry is already marked")
+    session.flush()
+    session.expire(case.voter, ["mark_serial", "marked_at"])
+    return CaseOutcome(case, transition, certificate)
+
+
+def spoil_certificate(
+    session: Session, actor: Actor, case_id: int, reason: str, now: datetime
+) -> CaseOutcome:
+    """A form damaged before handing over: its number is void for ever; the case may be reissued."""
+    case, auditor = _load_for_action(session, actor, case_id, {"reason": reason.strip()})
+    certificate = case.live_certificate
+    transition = CaseMachine(case, [auditor]).spoil(ReasonContext(_moment(case, now), reason))
+    return _close_certificate(session, case, transition, certificate, auditor, now, unmark=True)
+
+
+def report_certificate_lost(
+    session: Session, actor: Actor, case_id: int, reason: str, now: datetime
+) -> CaseOutcome:
+    """Lost: the number is void and no duplicate is issued; the home mark stays."""
+    case, auditor = _load_for_action(session, actor, case_id, {"reason": reason.strip()})
+    certificate = case.live_certificate
+    transition = CaseMachine(case, [auditor]).report_lost(ReasonContext(_moment(case, now), reason))
+    return _close_certificate(session, case, transition, certificate, auditor, now, unmark=False)
+
+
+def cancel_certificate(
+    session: Session, actor: Actor, case_id: int, reason: str, now: datetime
+) -> CaseOutcome:
+    """The certificate is handed back before the deadline: void, and the home mark lifted."""
+    case, auditor = _load_for_action(session, actor, case_id, {"reason": reason.strip()})
+    election = session.get_one(Election, case.election_id)
+    certificate = case.live_certificate
+    ctx = SurrenderContext(_moment(case, now), election.rules(), reason)
+    transition = CaseMachine(case, [auditor]).surrender(ctx)
+    return _close_certificate(session, case, transition, certificate, auditor, now, unmark=True)
+
+
+def close_certificate(
+    session: Session, certificate: Certificate, target: CertificateState, now: datetime
+) -> None:
+    """Move an issued certificate to its end state with one conditional UPDATE (single use)."""
+    moved = session.execute(
+        update(Certificate)
+        .where(Certificate.id == certificate.id, Certificate._state == CertificateState.ISSUED)
+        .values(_state=target, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentChange("the certificate is no longer issued")
+    session.expire(certificate, ["_state", "closed_at"])
+
+
+def lift_home_mark(session: Session, voter_id: int, serial: int) -> None:
+    """Clear the home-list mark, but only the mark of this very certificate."""
+    session.execute(
+        update(VoterEntry)
+        .where(VoterEntry.id == voter_id, VoterEntry.mark_serial == serial)
+        .values(mark_serial=None, marked_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _close_certificate(
+    session: Session,
+    case: CertificateCase,
+    transition: Transition,
+    certificate: Certificate | None,
+    auditor: TransitionAuditor,
+    now: datetime,
+    *,
+    unmark: bool,
+) -> CaseOutcome:
+    if transition.accepted:
+        if certificate is None:
+            raise ConcurrentChange("an issued case has no live certificate")
+        auditor.attach_certificate(certificate, serial=certificate.serial)
+        session.flush()
+        close_certificate(session, certificate, CERTIFICATE_TARGETS[transition.event], now)
+        if unmark:
+            lift_home_mark(session, certificate.voter_id, certificate.serial)
+            if case.voter is not None:
+                session.expire(case.voter, ["mark_serial", "marked_at"])
+    session.flush()
+    return CaseOutcome(case, transition, certificate)
+
+
+def _moment(case: CertificateCase, now: datetime) -> Moment:
+    """Deadlines of the desk are read on the issuing precinct's clock."""
+    return Moment(now, case.precinct.time_zone)
+
+
+def _load_for_action(
+    session: Session, actor: Actor, case_id: int, payload: dict[str, object]
+) -> tuple[CertificateCase, TransitionAuditor]:
+    """Lock the case row (PostgreSQL) so concurrent clerks act one after the other."""
+    case = session.scalar(
+        select(CertificateCase).where(CertificateCase.id == case_id).with_for_update()
+    )
+    if case is None or not can_act_at(actor, case.precinct_id, DESK_ROLES):
+        raise NotFound("case")
+    auditor = TransitionAuditor(
+        session, actor, case, case.election_id, case.precinct_id, dict(payload)
+    )
+    return case, auditor
+
+
+def _new_case(
+    application: ApplicationInput,
+    precinct: Precinct,
+    election: Election,
+    stay: Locality,
+    voter: VoterEntry | None,
+    on_this_list: bool,
+    actor: Actor,
+) -> CertificateCase:
+    representative = application.representative
+    return CertificateCase(
+        election_id=election.id,
+        precinct_id=precinct.id,
+        precinct=precinct,
+        voter=voter if on_this_list else None,
+        voter_iin=application.voter_iin[:12],
+        applicant_kind=(
+            ApplicantKind.VOTER if representative is None else ApplicantKind.REPRESENTATIVE
+        ),
+        applicant_document=application.applicant_document.strip(),
+        representative_iin=None if representative is None else representative.iin[:12],
+        representative_name=None if representative is None else representative.full_name.strip(),
+        power_of_attorney_number=(
+            None
+            if representative is None
+            else representative.power_of_attorney_number.strip() or None
+        ),
+        power_of_attorney_date=None
+        if representative is None
+        else representative.power_of_attorney_date,
+        stay_locality_id=stay.id,
+        received_by_id=actor.user_id,
+    )
+
+
+def _case_payload(application: ApplicationInput) -> dict[str, object]:
+    """What the audit trail says about an application: no IIN in clear."""
+    payload: dict[str, object] = {"voter": safe_iin(application.voter_iin)}
+    payload["stay_locality_id"] = application.stay_locality_id
+    if application.representative is not None:
+        payload["representative"] = safe_iin(application.representative.iin)
+        payload["power_of_attorney_number"] = application.representative.power_of_attorney_number
+    return payload
+
+
+def _has_live_case(session: Session, election_id: int, voter: VoterEntry | None) -> bool:
+    if voter is None:
+        return False
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    CertificateCase.election_id == election_id,
+                    CertificateCase.voter_id == voter.id,
+                    CertificateCase._state.in_(LIVE_CASE_STATES),
+                )
+            )
+        )
+    )
+
+
+def _representative_count(session: Session, election_id: int, representative_iin: str) -> int:
+    """Live cases this representative already holds in the election (for the warning)."""
+    return int(
+        session.scalar(
+            select(func.count()).where(
+                CertificateCase.election_id == election_id,
+                CertificateCase.representative_iin == representative_iin,
+                CertificateCase._state.in_(LIVE_CASE_STATES),
+            )
+        )
+        or 0
+    )
+
+
+def audit_trail(session: Session, case_id: int) -> list[AuditEvent]:
+    """The case's history, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)
+        )
+    )
+
+
+__all__ = [
+    "ApplicationInput",
+    "CaseOutcome",
+    "CaseState",
+    "ConcurrentChange",
+    "apply_for_certificate",
+    "audit_trail",
+    "cancel_certificate",
+    "issue_certificate",
+    "refuse_application",
+    "report_certificate_lost",
+    "spoil_certificate",
+    "withdraw_application",
+]

@@ -1,0 +1,139 @@
+"""Certificate number stock: ranges handed to precincts, allocation, and reconciliation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from models import Certificate, StockRange
+from services.audit import Actor, record_event
+from services.errors import InvalidInput
+from workflow.calendar import Moment
+from workflow.numbers import MAX_SERIAL
+from workflow.states import CertificateState
+
+
+def add_stock_range(
+    session: Session,
+    actor: Actor,
+    *,
+    election_id: int,
+    precinct_id: int,
+    first_serial: int,
+    last_serial: int,
+    moment: Moment,
+) -> StockRange:
+    """Hand a range of serials to a precinct; ranges never overlap within an election."""
+    if not 1 <= first_serial <= last_serial <= MAX_SERIAL:
+        raise InvalidInput("range", "A range runs from a first to a last serial, 1 or more.")
+    overlapping = session.scalar(
+        select(StockRange.id).where(
+            StockRange.election_id == election_id,
+            StockRange.first_serial <= last_serial,
+            StockRange.last_serial >= first_serial,
+        )
+    )
+    if overlapping is not None:
+        raise InvalidInput("range", "This range overlaps numbers already handed out.")
+    stock = StockRange(
+        election_id=election_id,
+        precinct_id=precinct_id,
+        first_serial=first_serial,
+        last_serial=last_serial,
+        next_serial=first_serial,
+        received_at=moment.now,
+    )
+    session.add(stock)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        moment=moment,
+        event="stock_received",
+        outcome="accepted",
+        precinct_id=precinct_id,
+        election_id=election_id,
+        payload={"first": first_serial, "last": last_serial},
+    )
+    return stock
+
+
+def has_free_stock(session: Session, election_id: int, precinct_id: int) -> bool:
+    """Whether the precinct still holds an unused serial."""
+    return (
+        session.scalar(
+            select(StockRange.id)
+            .where(
+                StockRange.election_id == election_id,
+                StockRange.precinct_id == precinct_id,
+                StockRange.next_serial <= StockRange.last_serial,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def allocate_serial(session: Session, election_id: int, precinct_id: int) -> int | None:
+    """Take the next free serial of the precinct's lowest open range, or None when out of stock.
+
+    One conditional UPDATE per attempt: the row lock it takes makes a concurrent allocator wait
+    and then see the moved cursor, so no two transactions get the same number.
+    """
+    candidates = session.scalars(
+        select(StockRange.id)
+        .where(
+            StockRange.election_id == election_id,
+            StockRange.precinct_id == precinct_id,
+            StockRange.next_serial <= StockRange.last_serial,
+        )
+        .order_by(StockRange.first_serial)
+    ).all()
+    for range_id in candidates:
+        moved = session.execute(
+            update(StockRange)
+            .where(StockRange.id == range_id, StockRange.next_serial <= StockRange.last_serial)
+            .values(next_serial=StockRange.next_serial + 1)
+            .returning(StockRange.next_serial)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if moved is not None:
+            return int(moved) - 1
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """received = issued + spoilt + unused, for one precinct or any group of them (§7)."""
+
+    received: int
+    issued: int
+    spoilt: int
+    unused: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.received == self.issued + self.spoilt + self.unused
+
+
+def reconcile(
+    session: Session, election_id: int, precinct_ids: list[int] | None = None
+) -> Reconciliation:
+    """Count the stock of some precincts (all when None) for the reconciliation act."""
+    range_filter = [StockRange.election_id == election_id]
+    certificate_filter = [Certificate.election_id == election_id]
+    if precinct_ids is not None:
+        range_filter.append(StockRange.precinct_id.in_(precinct_ids))
+        certificate_filter.append(Certificate.precinct_id.in_(precinct_ids))
+    received, unused = session.execute(
+        select(
+            func.coalesce(func.sum(StockRange.last_serial - StockRange.first_serial + 1), 0),
+            func.coalesce(func.sum(StockRange.last_serial - StockRange.next_serial + 1), 0),
+        ).where(and_(*range_filter))
+    ).one()
+    spoilt_state = Certificate._state == CertificateState.SPOILT
+    issued = session.scalar(select(func.count()).where(and_(*certificate_filter), ~spoilt_state))
+    spoilt = session.scalar(select(func.count()).where(and_(*certificate_filter), spoilt_state))
+    return Reconciliation(int(received), int(issued or 0), int(spoilt or 0), int(unused))

@@ -1,0 +1,154 @@
+"""Voting day: a certificate presented at a precinct is included there, or returned at home."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models import Certificate, CertificateCase, Election, Inclusion, Precinct, SupplementaryList
+from services.audit import Actor, TransitionAuditor, record_event
+from services.cases import close_certificate, lift_home_mark
+from services.errors import NotFound
+from services.scope import VOTING_DAY_ROLES, acting_precinct
+from workflow.calendar import Moment
+from workflow.errors import RefusalCode, RuleViolation
+from workflow.machine import CaseMachine, PresentationContext, Transition
+from workflow.numbers import parse_certificate_number
+from workflow.rules import PrecinctRef, check_certificate_authentic
+from workflow.states import CERTIFICATE_TARGETS, Event
+
+
+@dataclass(frozen=True, slots=True)
+class PresentationOutcome:
+    """The answer at the check-in desk: included (with a line), returned home, or refused."""
+
+    refusal: RuleViolation | None
+    certificate: Certificate | None = None
+    case: CertificateCase | None = None
+    transition: Transition | None = None
+    inclusion: Inclusion | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.refusal is None
+
+
+def present_certificate(
+    session: Session,
+    actor: Actor,
+    *,
+    election_id: int,
+    receiving_precinct_id: int,
+    number_text: str,
+    verification_code: str | None,
+    now: datetime,
+    signature_verified: bool = False,
+) -> PresentationOutcome:
+    """Check a certificate in at the receiving precinct, exactly once in the whole country.
+
+    The number and code (or a verified QR signature) establish the certificate; the machine
+    decides; then one conditional UPDATE takes the certificate and the unique inclusion row is
+    written in the same transaction.
+    """
+    receiving = acting_precinct(session, actor, receiving_precinct_id, VOTING_DAY_ROLES)
+    election = session.get(Election, election_id)
+    if election is None:
+        raise NotFound("election")
+    moment = Moment(now, receiving.time_zone)
+
+    def refuse(
+        violation: RuleViolation, certificate: Certificate | None = None
+    ) -> PresentationOutcome:
+        record_event(
+            session,
+            actor=actor,
+            moment=moment,
+            event=str(Event.INCLUDE),
+            outcome="refused",
+            precinct_id=receiving.id,
+            election_id=election_id,
+            case=None if certificate is None else certificate.case,
+            certificate_id=None if certificate is None else certificate.id,
+            code=str(violation.code),
+            payload={"number": number_text.strip()[:32]},
+        )
+        session.flush()
+        return PresentationOutcome(violation, certificate)
+
+    try:
+        serial = parse_certificate_number(number_text)
+    except RuleViolation as violation:
+        return refuse(violation)
+    certificate = session.scalar(
+        select(Certificate).where(
+            Certificate.election_id == election_id, Certificate.serial == serial
+        )
+    )
+    if certificate is None:
+        return refuse(RuleViolation(RefusalCode.NOT_FOUND, "No certificate has this number."))
+    if not signature_verified:
+        try:
+            check_certificate_authentic(certificate.verification_code, verification_code or "")
+        except RuleViolation as violation:
+            return refuse(violation, certificate)
+
+    # Lock the case: a second desk presenting the same certificate waits, then sees it used.
+    case = session.scalar(
+        select(CertificateCase).where(CertificateCase.id == certificate.case_id).with_for_update()
+    )
+    if case is None:
+        raise NotFound("case")
+    session.refresh(certificate)
+    home: Precinct = case.precinct
+    auditor = TransitionAuditor(
+        session, actor, case, election_id, receiving.id, {"serial": serial}, certificate.id
+    )
+    ctx = PresentationContext(
+        moment=moment,
+        rules=election.rules(),
+        certificate_state=certificate.state,
+        home=PrecinctRef(home.id, home.locality.kato, str(home.number)),
+        receiving=PrecinctRef(receiving.id, receiving.locality.kato, str(receiving.number)),
+    )
+    transition = CaseMachine(case, [auditor]).present(ctx)
+    if transition.refusal is not None:
+        session.flush()
+        return PresentationOutcome(transition.refusal, certificate, case, transition)
+    session.flush()
+    close_certificate(session, certificate, CERTIFICATE_TARGETS[transition.event], now)
+    inclusion = None
+    if transition.event is Event.INCLUDE:
+        inclusion = Inclusion(
+            election_id=election_id,
+            certificate_id=certificate.id,
+            precinct_id=receiving.id,
+            line_number=_next_line(session, election_id, receiving.id),
+            included_at=now,
+            included_by_id=actor.user_id,
+        )
+        session.add(inclusion)
+    else:
+        # Back home: the certificate is surrendered and the voter votes on the original entry.
+        lift_home_mark(session, certificate.voter_id, certificate.serial)
+    session.flush()
+    return PresentationOutcome(None, certificate, case, transition, inclusion)
+
+
+def _next_line(session: Session, election_id: int, precinct_id: int) -> int:
+    """Next line of the precinct's supplementary list: one atomic upsert, no gaps or repeats."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(SupplementaryList)
+        .values(election_id=election_id, precinct_id=precinct_id, last_line=1)
+        .on_conflict_do_update(
+            index_elements=["election_id", "precinct_id"],
+            set_={"last_line": SupplementaryList.last_line + 1},
+        )
+        .returning(SupplementaryList.last_line)
+    )
+    return int(session.execute(statement).scalar_one())

@@ -1,0 +1,1 @@
+"""Blueprints: the only code that touches request, session, current_user and flash."""

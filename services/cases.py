@@ -180,23 +180,49 @@ def issue_certificate(
 ) -> CaseOutcome:
     """Issue: take the next number of the precinct's stock and mark the home list, all at once."""
     case, auditor = _load_for_action(session, actor, case_id, {})
+    if handed_to is ApplicantKind.REPRESENTATIVE and case.applicant_kind is ApplicantKind.VOTER:
+        raise InvalidInput("handed_to", "The voter applied in person: hand it to the voter.")
     election = session.get_one(Election, case.election_id)
     ctx = IssueContext(
         moment=_moment(case, now),
         rules=election.rules(),
         stock_available=has_free_stock(session, case.election_id, case.precinct_id),
     )
-    transition = CaseMachine(case, [auditor]).issue(ctx)
-    if not transition.accepted:
-        session.flush()
-        return CaseOutcome(case, transition)
-    if handed_to is ApplicantKind.REPRESENTATIVE and case.applicant_kind is ApplicantKind.VOTER:
-        raise InvalidInput("handed_to", "The voter applied in person: hand it to the voter.")
+    # No autoflush until the new certificate is linked to the pending audit event.
+    with session.no_autoflush:
+        transition = CaseMachine(case, [auditor]).issue(ctx)
+        if not transition.accepted:
+            session.flush()
+            return CaseOutcome(case, transition)
+        certificate = _new_certificate(session, actor, case, handed_to, now)
+        auditor.attach_certificate(certificate, serial=certificate.serial)
+    marked = session.execute(
+        update(VoterEntry)
+        .where(VoterEntry.id == certificate.voter_id, VoterEntry.mark_serial.is_(None))
+        .values(mark_serial=certificate.serial, marked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentChange("the voter's home-list entry is already marked")
+    session.flush()
+    if case.voter is not None:
+        session.expire(case.voter, ["mark_serial", "marked_at"])
+    return CaseOutcome(case, transition, certificate)
+
+
+def _new_certificate(
+    session: Session,
+    actor: Actor,
+    case: CertificateCase,
+    handed_to: ApplicantKind | None,
+    now: datetime,
+) -> Certificate:
+    """Put the next number of the precinct's stock on a new form for this case."""
+    if case.voter is None:  # the table's CHECK: only refused cases lack a voter
+        raise ConcurrentChange("an issued case must have its voter")
     serial = allocate_serial(session, case.election_id, case.precinct_id)
     if serial is None:
         raise ConcurrentChange("the last number was taken by another issue")
-    if case.voter is None:  # the table's CHECK: only refused cases lack a voter
-        raise ConcurrentChange("an issued case must have its voter")
     certificate = Certificate(
         election_id=case.election_id,
         case=case,
@@ -210,18 +236,7 @@ def issue_certificate(
         issued_by_id=actor.user_id,
     )
     session.add(certificate)
-    auditor.attach_certificate(certificate, serial=serial)
-    marked = session.execute(
-        update(VoterEntry)
-        .where(VoterEntry.id == case.voter.id, VoterEntry.mark_serial.is_(None))
-        .values(mark_serial=serial, marked_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if marked.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConcurrentChange("the voter's home-list entry is already marked")
-    session.flush()
-    session.expire(case.voter, ["mark_serial", "marked_at"])
-    return CaseOutcome(case, transition, certificate)
+    return certificate
 
 
 def spoil_certificate(
@@ -229,7 +244,7 @@ def spoil_certificate(
 ) -> CaseOutcome:
     """A form damaged before handing over: its number is void for ever; the case may be reissued."""
     case, auditor = _load_for_action(session, actor, case_id, {"reason": reason.strip()})
-    certificate = case.live_certificate
+    certificate = _track_certificate(case, auditor)
     transition = CaseMachine(case, [auditor]).spoil(ReasonContext(_moment(case, now), reason))
     return _close_certificate(session, case, transition, certificate, auditor, now, unmark=True)
 
@@ -239,7 +254,7 @@ def report_certificate_lost(
 ) -> CaseOutcome:
     """Lost: the number is void and no duplicate is issued; the home mark stays."""
     case, auditor = _load_for_action(session, actor, case_id, {"reason": reason.strip()})
-    certificate = case.live_certificate
+    certificate = _track_certificate(case, auditor)
     transition = CaseMachine(case, [auditor]).report_lost(ReasonContext(_moment(case, now), reason))
     return _close_certificate(session, case, transition, certificate, auditor, now, unmark=False)
 
@@ -250,7 +265,7 @@ def cancel_certificate(
     """The certificate is handed back before the deadline: void, and the home mark lifted."""
     case, auditor = _load_for_action(session, actor, case_id, {"reason": reason.strip()})
     election = session.get_one(Election, case.election_id)
-    certificate = case.live_certificate
+    certificate = _track_certificate(case, auditor)
     ctx = SurrenderContext(_moment(case, now), election.rules(), reason)
     transition = CaseMachine(case, [auditor]).surrender(ctx)
     return _close_certificate(session, case, transition, certificate, auditor, now, unmark=True)
@@ -294,7 +309,6 @@ def _close_certificate(
     if transition.accepted:
         if certificate is None:
             raise ConcurrentChange("an issued case has no live certificate")
-        auditor.attach_certificate(certificate, serial=certificate.serial)
         session.flush()
         close_certificate(session, certificate, CERTIFICATE_TARGETS[transition.event], now)
         if unmark:
@@ -303,6 +317,15 @@ def _close_certificate(
                 session.expire(case.voter, ["mark_serial", "marked_at"])
     session.flush()
     return CaseOutcome(case, transition, certificate)
+
+
+def _track_certificate(case: CertificateCase, auditor: TransitionAuditor) -> Certificate | None:
+    """The case's certificate in hand, named in the audit event the machine is about to write."""
+    certificate = case.live_certificate
+    if certificate is not None:
+        auditor.certificate_id = certificate.id
+        auditor.payload["serial"] = certificate.serial
+    return certificate
 
 
 def _moment(case: CertificateCase, now: datetime) -> Moment:

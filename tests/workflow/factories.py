@@ -63,7 +63,9 @@ def utc_moment(
     zone_name: str, year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0
 ) -> Moment:
     """A Moment at a UTC instant, acted on at a precinct in `zone_name`."""
-    return Moment(now=datetime(year, month, day, hour, minute, second, tzinfo=UTC), zone_name=zone_name)
+    return Moment(
+        now=datetime(year, month, day, hour, minute, second, tzinfo=UTC), zone_name=zone_name
+    )
 
 
 class FakeCase:

@@ -109,7 +109,9 @@ FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
 
 
-@pytest.mark.parametrize("table", [ARABIC_INDIC, FULLWIDTH, DEVANAGARI], ids=["arabic", "full", "dev"])
+@pytest.mark.parametrize(
+    "table", [ARABIC_INDIC, FULLWIDTH, DEVANAGARI], ids=["arabic", "full", "dev"]
+)
 def test_non_ascii_digits_are_invalid_even_when_their_values_would_check(table: dict) -> None:
     translated = "900101300017".translate(table)
     assert [int(ch) for ch in translated] == [int(ch) for ch in "900101300017"]
@@ -214,8 +216,14 @@ def test_iin_info_gives_birth_date_and_sex(iin: str, born: date, male: bool) -> 
 
 @pytest.mark.parametrize(
     ("century_digit", "year", "male"),
-    [("1", 1851, True), ("2", 1851, False), ("3", 1951, True), ("4", 1951, False)]
-    + [("5", 2051, True), ("6", 2051, False)],
+    [
+        ("1", 1851, True),
+        ("2", 1851, False),
+        ("3", 1951, True),
+        ("4", 1951, False),
+        ("5", 2051, True),
+        ("6", 2051, False),
+    ],
 )
 def test_century_digit_gives_century_and_sex(century_digit: str, year: int, male: bool) -> None:
     prefix = next(
@@ -241,6 +249,7 @@ def test_mask_of_a_non_iin_hides_everything(text: str) -> None:
 
 
 # --- property: the validator agrees with the independent reference ------------------------------
+
 
 @st.composite
 def mostly_valid_iins(draw: st.DrawFn) -> str:

@@ -110,9 +110,7 @@ APPLY_REFUSALS = [
         id="at-deadline",
     ),
     pytest.param({"has_live_case": True}, RefusalCode.ALREADY_ISSUED, id="live-case"),
-    pytest.param(
-        {"stay_locality_kato": ORAL_KATO}, RefusalCode.SAME_LOCALITY, id="stay-is-home"
-    ),
+    pytest.param({"stay_locality_kato": ORAL_KATO}, RefusalCode.SAME_LOCALITY, id="stay-is-home"),
     pytest.param(
         {"stay_locality_kato": "27 10 10 000"},
         RefusalCode.SAME_LOCALITY,
@@ -164,7 +162,9 @@ APPLY_REFUSALS = [
         id="no-representative-identity-document",
     ),
     pytest.param({"voter_iin": "900101300018"}, RefusalCode.INVALID_IIN, id="voter-iin"),
-    pytest.param({"voter_iin": "９００１０１３０００１７"}, RefusalCode.INVALID_IIN, id="voter-iin-wide"),
+    pytest.param(
+        {"voter_iin": "９００１０１３０００１７"}, RefusalCode.INVALID_IIN, id="voter-iin-wide"
+    ),
     pytest.param(
         {"representative": representative(iin="740315450129")},
         RefusalCode.INVALID_IIN,
@@ -220,7 +220,9 @@ def test_poa_dated_today_in_local_time_is_accepted_while_utc_is_still_yesterday(
 
 
 def test_poa_number_and_date_are_enough_without_notarisation(new_case: Bound) -> None:
-    rep = representative(power_of_attorney_number="12/2022", power_of_attorney_date=date(2022, 1, 1))
+    rep = representative(
+        power_of_attorney_number="12/2022", power_of_attorney_date=date(2022, 1, 1)
+    )
     transition = new_case.machine.apply(apply_context(representative=rep))
     assert_accepted(new_case, transition, CaseState.RECEIVED)
 
@@ -476,7 +478,9 @@ def test_second_presentation_of_a_used_certificate_says_already_used() -> None:
 def test_another_precinct_of_the_home_locality_is_refused_with_same_locality(
     issued_case: Bound,
 ) -> None:
-    ctx = presentation_context(moment=local_moment(ORAL, 2022, 6, 5, 12), receiving=HOME_LOCALITY_OTHER)
+    ctx = presentation_context(
+        moment=local_moment(ORAL, 2022, 6, 5, 12), receiving=HOME_LOCALITY_OTHER
+    )
     transition = issued_case.machine.present(ctx)
     assert_refused(issued_case, transition, RefusalCode.SAME_LOCALITY, CaseState.ISSUED)
     assert transition.refusal is not None

@@ -220,7 +220,9 @@ def test_iin_mod_11_scheme_misses_single_digit_typos_that_damm_catches() -> None
     typos = [typo for iin in iins for typo in substitutions(iin)]
     iin_missed = sum(map(is_valid_iin, typos)) / len(typos)
 
-    damm_typos = [typo for serial in SAMPLE_SERIALS[:300] for typo in substitutions(compact(serial))]
+    damm_typos = [
+        typo for serial in SAMPLE_SERIALS[:300] for typo in substitutions(compact(serial))
+    ]
     damm_missed = sum(damm_digit(typo) == 0 for typo in damm_typos) / len(damm_typos)
 
     # The 11th digit has weight 11 = 0 (mod 11) in the first pass, so changing it goes unseen.

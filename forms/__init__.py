@@ -1,0 +1,1 @@
+"""WTForms classes: shape and format of input only; no queries."""

@@ -1,0 +1,1 @@
+"""Printable documents: plain data in, PDF bytes out. No Flask, no models."""

@@ -13,7 +13,7 @@ from models.base import Base
 from models.case import Certificate, CertificateCase, Inclusion, SupplementaryList
 from models.election import Election, StockRange
 from models.reference import CityDistrict, Locality, Precinct, Region, TerritorialCommission
-from models.user import Role, User
+from models.user import FormSubmission, LoginThrottle, Role, User
 from models.voter import VoterEntry
 
 db = SQLAlchemy(model_class=Base)
@@ -25,8 +25,10 @@ __all__ = [
     "CertificateCase",
     "CityDistrict",
     "Election",
+    "FormSubmission",
     "Inclusion",
     "Locality",
+    "LoginThrottle",
     "Precinct",
     "Region",
     "Role",

@@ -61,8 +61,48 @@ class User(Base):
         ForeignKey("territorial_commission.id")
     )
     active: Mapped[bool] = mapped_column(default=True)
+    language: Mapped[str | None] = mapped_column(String(2))
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     precinct: Mapped[Precinct | None] = relationship()
     territorial_commission: Mapped[TerritorialCommission | None] = relationship()
+
+    # Flask-Login's protocol, written out so the model does not import the web layer.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        """The session cookie names the user AND the current token: rotate it, and it dies."""
+        return f"{self.id}:{self.session_token}"
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per account key (a digest of the username), to slow down guessing."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FormSubmission(Base):
+    """A one-time key per rendered form: a double click or a replay acts once, then redirects."""
+
+    __tablename__ = "form_submission"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    result_url: Mapped[str] = mapped_column(String(500))

@@ -160,7 +160,8 @@ class CaseMachine:
         )
 
     def withdraw(self, ctx: ReasonContext) -> Transition:
-        return self._fire(Event.WITHDRAW, ctx.moment, lambda: check_reason(ctx.reason))
+        """The applicant may always take a received application back (no guard in §6)."""
+        return self._fire(Event.WITHDRAW, ctx.moment, lambda: None)
 
     def issue(self, ctx: IssueContext) -> Transition:
         """The issue timestamp decides, not the application's (domain.md §3)."""

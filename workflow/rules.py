@@ -143,11 +143,15 @@ def check_reason(reason: str) -> None:
         raise RuleViolation(RefusalCode.REASON_REQUIRED, "A reason is required.")
 
 
-def check_refusal_reason(code: RefusalCode, note: str) -> None:
+def check_refusal_reason(code: RefusalCode | str, note: str) -> None:
     """A commission's refusal names one of the known grounds; 'other' needs a written note."""
-    if code not in MANUAL_REFUSAL_CODES:
+    try:
+        ground = RefusalCode(code)
+    except ValueError:
+        ground = None
+    if ground is None or ground not in MANUAL_REFUSAL_CODES:
         raise RuleViolation(RefusalCode.REASON_REQUIRED, f"'{code}' is not a refusal ground.")
-    if code is RefusalCode.OTHER:
+    if ground is RefusalCode.OTHER:
         check_reason(note)
 
 

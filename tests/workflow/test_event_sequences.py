@@ -49,6 +49,7 @@ def test_random_sequences_follow_the_table(sequence: list[tuple[Event, bool]]) -
     bound = bind(None)
     model: CaseState | None = None
     for number, (event, ok) in enumerate(sequence, start=1):
+        ok = ok or event not in FAILING
         fire = PASSING[event] if ok else FAILING[event][0]
         transition = fire(bound.machine)
         check_step(transition, model, event, ok)
@@ -86,6 +87,7 @@ class CaseLifecycle(RuleBasedStateMachine):
 
     @rule(event=st.sampled_from(list(Event)), ok=st.booleans())
     def fire(self, event: Event, ok: bool) -> None:
+        ok = ok or event not in FAILING
         fire = PASSING[event] if ok else FAILING[event][0]
         transition = fire(self.bound.machine)
         check_step(transition, self.model, event, ok)

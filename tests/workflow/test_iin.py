@@ -9,7 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from workflow.errors import RefusalCode, RuleViolation
-from workflow.iin import iin_check_digit, is_valid_iin, mask_iin, parse_iin
+from workflow.iin import build_iin, iin_check_digit, is_valid_iin, mask_iin, parse_iin
 
 VALID_EXAMPLES = ("900101300017", "740315450128", "850808301804")
 # 1900-01-01, male: the first pass gives 10 and so does the second, so no 12th digit fits.
@@ -246,6 +246,52 @@ def test_mask_shows_birth_date_and_last_two_digits_only() -> None:
 @pytest.mark.parametrize("text", ["", "9001", "9001013000171"])
 def test_mask_of_a_non_iin_hides_everything(text: str) -> None:
     assert mask_iin(text) == "*" * len(text)
+
+
+# --- building an IIN from its parts -------------------------------------------------------------
+
+
+def test_build_iin_reproduces_the_domain_examples() -> None:
+    assert build_iin(date(1990, 1, 1), male=True, serial=1) == "900101300017"
+    assert build_iin(date(1974, 3, 15), male=False, serial=5012) == "740315450128"
+    assert build_iin(date(1985, 8, 8), male=True, serial=180) == "850808301804"
+
+
+def test_build_iin_gives_none_when_both_passes_give_ten() -> None:
+    assert build_iin(date(1900, 1, 1), male=True, serial=188) is None
+
+
+@pytest.mark.parametrize(
+    ("born", "serial"),
+    [
+        (date(1799, 12, 31), 1),
+        (date(2100, 1, 1), 1),
+        (date(1990, 1, 1), -1),
+        (date(1990, 1, 1), 10_000),
+    ],
+)
+def test_build_iin_refuses_parts_no_iin_can_carry(born: date, serial: int) -> None:
+    with pytest.raises(ValueError, match="1800 to 2099"):
+        build_iin(born, male=True, serial=serial)
+
+
+@given(
+    st.dates(min_value=date(1800, 1, 1), max_value=date(2099, 12, 31)),
+    st.booleans(),
+    st.integers(0, 9999),
+)
+def test_build_iin_round_trips_through_parse(born: date, male: bool, serial: int) -> None:
+    iin = build_iin(born, male=male, serial=serial)
+    digit = {18: 1, 19: 3, 20: 5}[born.year // 100] + (0 if male else 1)
+    prefix = f"{born:%y%m%d}{digit}{serial:04d}"
+    if iin is None:
+        assert reference_check_digit(prefix) is None
+        return
+    assert iin == complete(prefix)
+    assert reference_is_valid_iin(iin)
+    info = parse_iin(iin)
+    assert (info.birth_date, info.male) == (born, male)
+    assert iin[7:11] == f"{serial:04d}"
 
 
 # --- property: the validator agrees with the independent reference ------------------------------

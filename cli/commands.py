@@ -1,7 +1,346 @@
-"""The commands themselves (filled in by the seed and import modules)."""
+"""The `flask` commands: demo data, CSV imports, user accounts.
+
+Each command runs in one transaction: commit at the end, rollback on any error. Mistakes in the
+input end as a one-line message (a `click.ClickException`), never a traceback; database errors
+are reported without their detail, which could quote a row's personal data.
+"""
 
 from __future__ import annotations
 
-import click
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-commands: list[click.Command] = []
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from models import Precinct, Region, Role, TerritorialCommission, db
+from models.user import PRECINCT_ROLES
+from seed.demo import DEFAULT_VOTER_COUNT, seed_demo
+from services.accounts import UserInput, create_user
+from services.audit import SYSTEM
+from services.errors import InvalidInput, NotFound
+from services.importing import ImportAborted, ImportSummary, import_precincts, import_voters
+from services.passwords import check_password_strength
+
+if TYPE_CHECKING:
+    # Click exports the class only to type checkers.
+    from click._termui_impl import ProgressBar
+
+_USERNAME_LENGTH = 80
+_FULL_NAME_LENGTH = 300
+
+
+def _now() -> datetime:
+    """The app's clock: the only clock a deadline or an audit time is read from."""
+    now: datetime = current_app.extensions["kuelik_clock"].now()
+    return now
+
+
+@contextmanager
+def _transaction() -> Iterator[Session]:
+    """Commit when the block ends normally; otherwise roll back and explain in one line."""
+    session = db.session()
+    try:
+        yield session
+        session.commit()
+    except click.ClickException:
+        session.rollback()
+        raise
+    except (InvalidInput, NotFound) as error:
+        session.rollback()
+        raise click.ClickException(str(error)) from None
+    except ImportAborted as error:
+        session.rollback()
+        raise click.ClickException(f"{error}; nothing was imported.") from None
+    except SQLAlchemyError:
+        session.rollback()
+        # The driver's message may quote the offending row (an IIN, a name): leave it out.
+        raise click.ClickException(
+            "The database refused the change (another session may have changed the same "
+            "data); nothing was saved."
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# flask seed-demo
+# --------------------------------------------------------------------------------------------
+
+
+@click.command("seed-demo")
+@click.option(
+    "--voters",
+    "voter_count",
+    type=click.IntRange(0, 200_000),
+    default=DEFAULT_VOTER_COUNT,
+    show_default=True,
+    help="How many demo voters to create.",
+)
+@with_appcontext
+def seed_demo_command(voter_count: int) -> None:
+    """Create the 2022 referendum demo: regions, precincts, voters, stock and one user per role."""
+    started = time.perf_counter()
+    with _transaction() as session:
+        summary = seed_demo(session, _now(), voter_count=voter_count)
+    if not summary.created:
+        click.echo("Demo data already present (election ref2022): nothing changed.")
+        return
+    click.echo(
+        f"Created election ref2022 in {time.perf_counter() - started:.1f} s: "
+        f"{summary.regions} regions, {summary.localities} localities, "
+        f"{summary.districts} city districts, {summary.commissions} territorial commissions, "
+        f"{summary.precincts} precincts, {summary.voters} voters, "
+        f"{summary.stock_ranges} stock ranges."
+    )
+    if summary.passwords:
+        click.echo("Demo accounts; the passwords are shown this once and stored only hashed:")
+        for username, password in summary.passwords.items():
+            click.echo(f"  {username:<12} {password}")
+
+
+# --------------------------------------------------------------------------------------------
+# flask import-precincts / import-voters
+# --------------------------------------------------------------------------------------------
+
+
+_PHASE_LABELS = {"check": "Checking rows ", "import": "Importing rows"}
+
+
+class _PhaseBars:
+    """One progress bar per pass of an import: checking the rows, then writing them."""
+
+    def __init__(self, length: int) -> None:
+        self.length = max(length, 1)
+        self.phase: str | None = None
+        self.bar: ProgressBar[int] | None = None
+
+    def __call__(self, phase: str, rows: int) -> None:
+        if phase != self.phase:
+            self.close()
+            self.phase = phase
+            self.bar = click.progressbar(
+                length=self.length, label=_PHASE_LABELS.get(phase, phase), file=sys.stderr
+            )
+            self.bar.__enter__()
+        if self.bar is not None:
+            self.bar.update(rows)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _count_data_lines(path: Path) -> int:
+    """Lines after the header, for the progress bar (a quoted line break counts one more)."""
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as stream:
+        while block := stream.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    if last != b"\n":
+        lines += 1
+    return max(lines - 1, 0)
+
+
+ImportFunction = Callable[..., ImportSummary]
+
+
+def _run_import(run: ImportFunction, path: Path, skip_errors: bool) -> ImportSummary:
+    bars = _PhaseBars(_count_data_lines(path))
+    try:
+        with _transaction() as session:
+            summary = run(session, path, now=_now(), skip_errors=skip_errors, progress=bars)
+    finally:
+        bars.close()
+    for error in summary.errors:
+        click.echo(str(error), err=True)
+    if summary.unreported_errors:
+        click.echo(f"... and {summary.unreported_errors} more errors not listed.", err=True)
+    if summary.file_unreadable:
+        raise click.ClickException("The file cannot be read as this import's CSV format.")
+    if summary.error_count and not skip_errors:
+        raise click.ClickException(
+            f"{summary.error_count} errors in {summary.invalid} of {summary.read} rows: nothing "
+            "was imported. Correct the file, or pass --skip-errors to import the good rows."
+        )
+    click.echo(f"Read {summary.read} rows: imported {summary.imported}, skipped {summary.skipped}.")
+    return summary
+
+
+_FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+_SKIP = click.option(
+    "--skip-errors",
+    is_flag=True,
+    help="Import the good rows and skip the bad ones (they are still listed).",
+)
+
+
+@click.command("import-precincts")
+@click.argument("file", type=_FILE)
+@_SKIP
+@with_appcontext
+def import_precincts_command(file: Path, skip_errors: bool) -> None:
+    """Import precincts (and their localities, districts, commissions) from a CSV FILE."""
+    summary = _run_import(import_precincts, file, skip_errors)
+    created = summary.created
+    click.echo(
+        f"Created {created.get('localities', 0)} localities, {created.get('districts', 0)} city "
+        f"districts and {created.get('commissions', 0)} territorial commissions."
+    )
+
+
+@click.command("import-voters")
+@click.argument("file", type=_FILE)
+@_SKIP
+@with_appcontext
+def import_voters_command(file: Path, skip_errors: bool) -> None:
+    """Import voter list entries from a CSV FILE."""
+    _run_import(import_voters, file, skip_errors)
+
+
+# --------------------------------------------------------------------------------------------
+# flask create-user
+# --------------------------------------------------------------------------------------------
+
+
+def _placement(
+    session: Session,
+    role: Role,
+    region_kato: str | None,
+    precinct_number: int | None,
+    commission_id: int | None,
+) -> tuple[Precinct | None, TerritorialCommission | None]:
+    """The precinct or commission the role needs, and only that; UsageError otherwise."""
+    precinct_given = region_kato is not None or precinct_number is not None
+    if role in PRECINCT_ROLES:
+        if region_kato is None or precinct_number is None:
+            raise click.UsageError(
+                f"A {role.value} account works at a precinct: give --precinct-region KATO "
+                "and --precinct-number N."
+            )
+        if commission_id is not None:
+            raise click.UsageError(
+                f"A {role.value} account belongs to a precinct, not to a territorial commission."
+            )
+        kato = region_kato.strip()
+        region = session.scalar(select(Region).where(Region.kato == kato))
+        if region is None:
+            raise click.ClickException(f"No region has the KATO code {kato!r}.")
+        precinct = session.scalar(
+            select(Precinct).where(
+                Precinct.region_id == region.id, Precinct.number == precinct_number
+            )
+        )
+        if precinct is None:
+            raise click.ClickException(f"No precinct {precinct_number} in region {kato}.")
+        return precinct, None
+    if precinct_given:
+        raise click.UsageError(
+            f"Only clerk and checkin accounts work at a precinct, not {role.value} accounts."
+        )
+    if role is Role.TERRITORIAL:
+        if commission_id is None:
+            raise click.UsageError(
+                "A territorial account belongs to a commission: give --territorial-commission-id."
+            )
+        commission = session.get(TerritorialCommission, commission_id)
+        if commission is None:
+            raise click.ClickException(f"No territorial commission has the id {commission_id}.")
+        return None, commission
+    if commission_id is not None:
+        raise click.UsageError(
+            f"Only territorial accounts belong to a commission, not {role.value} accounts."
+        )
+    return None, None
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        # One line: a trailing newline from `echo` or a file is not part of the password.
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.ClickException("No password on standard input.")
+    else:
+        password = str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    if problem := check_password_strength(password):
+        raise click.ClickException(problem)
+    return password
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option(
+    "--role", type=click.Choice([role.value for role in Role]), required=True, help="The role."
+)
+@click.option("--full-name", required=True, help="The person's full name, as shown in the app.")
+@click.option("--precinct-region", metavar="KATO", help="Region of the precinct (9 digits).")
+@click.option("--precinct-number", type=click.IntRange(min=1), help="Precinct number.")
+@click.option(
+    "--territorial-commission-id", type=click.IntRange(min=1), help="For territorial accounts."
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+@with_appcontext
+def create_user_command(
+    username: str,
+    role: str,
+    full_name: str,
+    precinct_region: str | None,
+    precinct_number: int | None,
+    territorial_commission_id: int | None,
+    password_stdin: bool,
+) -> None:
+    """Create a user account; the password is asked for (or read from stdin), never an option."""
+    username = username.strip()
+    full_name = full_name.strip()
+    if not username or len(username) > _USERNAME_LENGTH or any(c.isspace() for c in username):
+        raise click.UsageError(f"A username has 1 to {_USERNAME_LENGTH} characters and no spaces.")
+    if not full_name or len(full_name) > _FULL_NAME_LENGTH:
+        raise click.UsageError(f"A full name has 1 to {_FULL_NAME_LENGTH} characters.")
+    account_role = Role(role)
+    # Everything that can be checked is checked before asking for a password.
+    with _transaction() as session:
+        precinct, commission = _placement(
+            session, account_role, precinct_region, precinct_number, territorial_commission_id
+        )
+    password = _read_password(password_stdin)
+    with _transaction() as session:
+        user = create_user(
+            session,
+            SYSTEM,
+            UserInput(
+                username=username,
+                full_name=full_name,
+                role=account_role,
+                precinct_id=None if precinct is None else precinct.id,
+                territorial_commission_id=None if commission is None else commission.id,
+            ),
+            password,
+            _now(),
+        )
+        where = ""
+        if precinct is not None:
+            where = f" at precinct {precinct.number} ({precinct.locality.name_ru})"
+        elif commission is not None:
+            where = f" in {commission.name_ru}"
+        message = f"Created user {user.username!r} ({account_role.value}){where}."
+    click.echo(message)
+
+
+commands: list[click.Command] = [
+    seed_demo_command,
+    import_precincts_command,
+    import_voters_command,
+    create_user_command,
+]

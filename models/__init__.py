@@ -49,11 +49,18 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 15000")
+        # Readers and the one writer do not block each other (a no-op for in-memory databases).
+        cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
 
 
 @event.listens_for(Engine, "begin")
 def _begin_immediate_on_sqlite(connection: Any) -> None:
     """Take SQLite's write lock up front: no deadlocked read-to-write upgrades between requests."""
-    if connection.dialect.name == "sqlite":
+    if connection.dialect.name != "sqlite":
+        return
+    # Readers that never write (reports, test probes) may opt out and not hold the write lock.
+    if connection.get_execution_options().get("kuelik_deferred_begin"):
+        connection.exec_driver_sql("BEGIN")
+    else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +30,20 @@ class Actor:
 SYSTEM = Actor(user_id=None, role="system")
 
 
+# Keyed, because IINs are few (~10^9, and ~2,000 once the masked form is known): an unkeyed hash
+# would be reversed by brute force. create_app sets a stable key; otherwise one per process.
+_digest_key: bytes = secrets.token_bytes(32)
+
+
+def configure_iin_digest(key: str) -> None:
+    """Set the server secret behind IIN digests (kept out of the database, never rotated)."""
+    global _digest_key  # one process-wide secret, set once at start-up
+    _digest_key = hashlib.sha256(key.encode()).digest()
+
+
 def iin_digest(iin: str) -> str:
-    """A stable, non-reversible handle for an IIN in logs and payloads (never the IIN itself)."""
-    return hashlib.sha256(f"kuelik-iin:{iin}".encode()).hexdigest()[:16]
+    """A stable handle for an IIN in logs and payloads that cannot be turned back into it."""
+    return hmac.new(_digest_key, iin.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def safe_iin(iin: str) -> dict[str, str]:

@@ -141,11 +141,21 @@ def apply_for_certificate(
                 session.add(case)
                 session.flush()
             return CaseOutcome(case, transition)
-        except IntegrityError:
-            if attempt:
+        except IntegrityError as error:
+            # Only the live-voter index means "lost the race"; any other violation is a bug.
+            if attempt or not _lost_live_voter_race(error):
                 raise
             ctx = replace(ctx, has_live_case=True)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _lost_live_voter_race(error: IntegrityError) -> bool:
+    """PostgreSQL names the index; SQLite names its columns."""
+    message = str(error.orig)
+    return (
+        "uq_certificate_case_live_voter" in message
+        or "certificate_case.election_id, certificate_case.voter_id" in message
+    )
 
 
 def refuse_application(

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from typing import TypeVar
 
-from models import Precinct, Role
+from sqlalchemy import ColumnElement, Select, false, select
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from models import CertificateCase, Precinct, Role, VoterEntry
 from services.audit import Actor
 from services.errors import NotFound
+
+T = TypeVar("T")
 
 # Roles that change cases at their own precinct before voting day; admin acts anywhere.
 DESK_ROLES = frozenset({Role.CLERK.value})
@@ -29,3 +34,53 @@ def acting_precinct(
     if precinct is None or not can_act_at(actor, precinct_id, roles):
         raise NotFound("precinct")
     return precinct
+
+
+# Roles that may read cases (territorial and admin read; clerks read their own precinct's).
+READ_ROLES = frozenset({Role.CLERK.value, Role.TERRITORIAL.value, Role.ADMIN.value})
+
+
+def visible_precincts(actor: Actor) -> Select[int] | None:
+    """The precinct ids whose personal data the actor may read; None means every precinct."""
+    if actor.role == Role.ADMIN.value:
+        return None
+    if actor.role == Role.TERRITORIAL.value and actor.territorial_commission_id is not None:
+        return select(Precinct.id).where(
+            Precinct.territorial_commission_id == actor.territorial_commission_id
+        )
+    if actor.role in (Role.CLERK.value, Role.CHECKIN.value) and actor.precinct_id is not None:
+        return select(Precinct.id).where(Precinct.id == actor.precinct_id)
+    return select(Precinct.id).where(false())
+
+
+def scoped(
+    statement: Select[T], column: ColumnElement[int] | QueryableAttribute[int], actor: Actor
+) -> Select[T]:
+    """Restrict any query on precinct-owned rows to what the actor may see."""
+    allowed = visible_precincts(actor)
+    return statement if allowed is None else statement.where(column.in_(allowed))
+
+
+def scoped_case(session: Session, actor: Actor, case_id: int) -> CertificateCase:
+    """A case the actor may read, or NotFound (also when it exists but is out of scope)."""
+    if actor.role not in READ_ROLES:
+        raise NotFound("case")
+    case = session.scalar(
+        scoped(select(CertificateCase), CertificateCase.precinct_id, actor).where(
+            CertificateCase.id == case_id
+        )
+    )
+    if case is None:
+        raise NotFound("case")
+    return case
+
+
+def scoped_voter(session: Session, actor: Actor, voter_id: int) -> VoterEntry:
+    if actor.role not in READ_ROLES:
+        raise NotFound("voter")
+    voter = session.scalar(
+        scoped(select(VoterEntry), VoterEntry.precinct_id, actor).where(VoterEntry.id == voter_id)
+    )
+    if voter is None:
+        raise NotFound("voter")
+    return voter

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from models import Certificate, StockRange
-from services.audit import Actor, record_event
-from services.errors import InvalidInput
+from models import Certificate, Precinct, Role, StockRange
+from services.audit import SYSTEM, Actor, record_event
+from services.errors import InvalidInput, NotFound
 from workflow.calendar import Moment
 from workflow.numbers import MAX_SERIAL
 from workflow.states import CertificateState
@@ -25,7 +25,14 @@ def add_stock_range(
     last_serial: int,
     moment: Moment,
 ) -> StockRange:
-    """Hand a range of serials to a precinct; ranges never overlap within an election."""
+    """Hand a range of serials to a precinct; ranges never overlap within an election.
+
+    Only the central commission (or the system) and the precinct's own territorial commission
+    hand down stock; anyone else gets NotFound, as for a precinct that does not exist.
+    """
+    precinct = session.get(Precinct, precinct_id)
+    if precinct is None or not _may_stock(actor, precinct):
+        raise NotFound("precinct")
     if not 1 <= first_serial <= last_serial <= MAX_SERIAL:
         raise InvalidInput("range", "A range runs from a first to a last serial, 1 or more.")
     overlapping = session.scalar(
@@ -58,6 +65,15 @@ def add_stock_range(
         payload={"first": first_serial, "last": last_serial},
     )
     return stock
+
+
+def _may_stock(actor: Actor, precinct: Precinct) -> bool:
+    if actor.role in (Role.ADMIN.value, SYSTEM.role):
+        return True
+    return (
+        actor.role == Role.TERRITORIAL.value
+        and actor.territorial_commission_id == precinct.territorial_commission_id
+    )
 
 
 def has_free_stock(session: Session, election_id: int, precinct_id: int) -> bool:

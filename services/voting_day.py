@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from models import Certificate, CertificateCase, Election, Inclusion, Precinct, SupplementaryList
+from models import (
+    AuditEvent,
+    Certificate,
+    CertificateCase,
+    Election,
+    Inclusion,
+    Precinct,
+    SupplementaryList,
+)
+from seal import CertificatePayload
 from services.audit import Actor, TransitionAuditor, record_event
 from services.cases import close_certificate, lift_home_mark
 from services.errors import NotFound
 from services.scope import VOTING_DAY_ROLES, acting_precinct
+from services.sealing import ElectionSeal, payload_matches
 from workflow.calendar import Moment
 from workflow.errors import RefusalCode, RuleViolation
 from workflow.machine import CaseMachine, PresentationContext, Transition
-from workflow.numbers import parse_certificate_number
+from workflow.numbers import format_certificate_number, parse_certificate_number
 from workflow.rules import PrecinctRef, check_certificate_authentic
-from workflow.states import CERTIFICATE_TARGETS, Event
+from workflow.states import CERTIFICATE_TARGETS, CaseState, Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +57,16 @@ def present_certificate(
     number_text: str,
     verification_code: str | None,
     now: datetime,
-    signature_verified: bool = False,
+    sealed: tuple[ElectionSeal, CertificatePayload] | None = None,
+    confirm: bool = True,
 ) -> PresentationOutcome:
     """Check a certificate in at the receiving precinct, exactly once in the whole country.
 
-    The number and code (or a verified QR signature) establish the certificate; the machine
+    The number and code (or a verified QR seal, `sealed`) establish the certificate; the machine
     decides; then one conditional UPDATE takes the certificate and the unique inclusion row is
-    written in the same transaction.
+    written in the same transaction. With `confirm=False` it only looks: staff see who the
+    holder is before they confirm; a refusal is recorded all the same, an acceptance changes
+    nothing.
     """
     receiving = acting_precinct(session, actor, receiving_precinct_id, VOTING_DAY_ROLES)
     election = session.get(Election, election_id)
@@ -74,13 +88,13 @@ def present_certificate(
             case=None if certificate is None else certificate.case,
             certificate_id=None if certificate is None else certificate.id,
             code=str(violation.code),
-            payload={"number": number_text.strip()[:32]},
+            payload=_presented_payload(number_text),
         )
         session.flush()
         return PresentationOutcome(violation, certificate)
 
     try:
-        serial = parse_certificate_number(number_text)
+        serial = sealed[1].serial if sealed is not None else parse_certificate_number(number_text)
     except RuleViolation as violation:
         return refuse(violation)
     certificate = session.scalar(
@@ -90,7 +104,13 @@ def present_certificate(
     )
     if certificate is None:
         return refuse(RuleViolation(RefusalCode.NOT_FOUND, "No certificate has this number."))
-    if not signature_verified:
+    if sealed is not None:
+        if not payload_matches(sealed[0], sealed[1], certificate):
+            return refuse(
+                RuleViolation(RefusalCode.FORGED, "The QR code disagrees with the record."),
+                certificate,
+            )
+    else:
         try:
             check_certificate_authentic(certificate.verification_code, verification_code or "")
         except RuleViolation as violation:
@@ -114,6 +134,11 @@ def present_certificate(
         home=PrecinctRef(home.id, home.locality.kato, str(home.number)),
         receiving=PrecinctRef(receiving.id, receiving.locality.kato, str(receiving.number)),
     )
+    if not confirm:
+        probe = _StateProbe(case.state)
+        transition = CaseMachine(probe, [_refusals_only(auditor)]).present(ctx)
+        session.flush()
+        return PresentationOutcome(transition.refusal, certificate, case, transition)
     transition = CaseMachine(case, [auditor]).present(ctx)
     if transition.refusal is not None:
         session.flush()
@@ -136,6 +161,62 @@ def present_certificate(
         lift_home_mark(session, certificate.voter_id, certificate.serial)
     session.flush()
     return PresentationOutcome(None, certificate, case, transition, inclusion)
+
+
+def _presented_payload(number_text: str) -> dict[str, object]:
+    """What was typed, safely: a number as the canonical form, anything else only by length
+    (staff sometimes type an IIN into the number field, and an IIN never goes into the trail).
+    """
+    try:
+        return {"number": format_certificate_number(parse_certificate_number(number_text))}
+    except (RuleViolation, ValueError):
+        return {"typed_length": len(number_text.strip())}
+
+
+def _alert_on_repeat(
+    session: Session,
+    actor: Actor,
+    moment: Moment,
+    precinct_id: int,
+    election_id: int,
+    certificate: Certificate,
+) -> None:
+    """A used or void certificate presented again: raise an alert for the territorial commission."""
+    earlier = session.scalar(
+        select(func.count()).where(
+            AuditEvent.certificate_id == certificate.id,
+            AuditEvent.event == str(Event.INCLUDE),
+            AuditEvent.outcome == "refused",
+            AuditEvent.code.in_([str(RefusalCode.ALREADY_USED), str(RefusalCode.VOID)]),
+        )
+    )
+    if earlier:
+        record_event(
+            session,
+            actor=actor,
+            moment=moment,
+            event="alert_repeated_use",
+            outcome="alert",
+            precinct_id=precinct_id,
+            election_id=election_id,
+            certificate_id=certificate.id,
+            payload={"earlier_attempts": int(earlier), "serial": certificate.serial},
+        )
+
+
+class _StateProbe:
+    """A stand-in case for looking before acting: the machine moves it, not the row."""
+
+    def __init__(self, state: CaseState) -> None:
+        self._state: CaseState | None = state
+
+
+def _refusals_only(auditor: TransitionAuditor) -> Callable[[Transition], None]:
+    def listener(transition: Transition) -> None:
+        if transition.refusal is not None:
+            auditor(transition)
+
+    return listener
 
 
 def _next_line(session: Session, election_id: int, precinct_id: int) -> int:

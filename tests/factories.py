@@ -21,6 +21,7 @@ from models import (
     VoterEntry,
 )
 from services.audit import Actor
+from services.search import voter_search_key
 from workflow.iin import build_iin
 
 _serials = count(1)
@@ -32,10 +33,6 @@ def make_iin(birth: date = date(1990, 1, 1), male: bool = True) -> str:
         iin = build_iin(birth, male, next(_serials) % 10000)
         if iin is not None:
             return iin
-
-
-def fold(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 @dataclass
@@ -71,7 +68,11 @@ def make_voter(
         "address": "ул. Абая, 1",
     }
     values.update(extra)
-    values["search_key"] = fold(f"{values['surname']} {values['given_name']}")
+    values["search_key"] = voter_search_key(
+        str(values["surname"]),
+        str(values["given_name"]),
+        values.get("patronymic"),  # type: ignore[arg-type]
+    )
     voter = VoterEntry(**values)
     session.add(voter)
     session.flush()

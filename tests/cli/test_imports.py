@@ -1,0 +1,532 @@
+"""`flask import-precincts` and `flask import-voters`: all or nothing, errors by line number."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import (
+    AuditEvent,
+    CityDistrict,
+    Locality,
+    Precinct,
+    TerritorialCommission,
+    VoterEntry,
+)
+from services.importing import (
+    MAX_REPORTED_ERRORS,
+    PRECINCT_COLUMNS,
+    VOTER_COLUMNS,
+    import_voters,
+)
+from services.search import voter_search_key
+from tests.conftest import DEFAULT_NOW
+from tests.factories import World, make_iin, make_voter, make_world
+from workflow.iin import build_iin, is_valid_iin
+
+Row = Mapping[str, object]
+
+
+def write_csv(path: Path, rows: Iterable[Row], columns: Iterable[str] = VOTER_COLUMNS) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def invoke(app: Flask, *args: str) -> Result:
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def count(session: Session, model: type) -> int:
+    session.expire_all()
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def voter(
+    precinct: Precinct,
+    iin: str,
+    born: date,
+    *,
+    surname: str = "Нұрланов",
+    given_name: str = "Асқар",
+    patronymic: str = "Серікұлы",
+    address: str = "г. Алматы, ул. Абая, д. 1, кв. 2",
+    election_code: str = "ref2022",
+) -> dict[str, object]:
+    return {
+        "election_code": election_code,
+        "region_kato": precinct.region.kato,
+        "precinct_number": precinct.number,
+        "iin": iin,
+        "surname": surname,
+        "given_name": given_name,
+        "patronymic": patronymic,
+        "birth_date": born.isoformat(),
+        "address": address,
+    }
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    built = make_world(session)
+    session.commit()
+    return built
+
+
+# --------------------------------------------------------------------------------------------
+# Voters
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_good_voter_file_is_imported_in_full(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    rows = [
+        voter(world.almaty_almaly, make_iin(date(1980, 1, 2)), date(1980, 1, 2)),
+        voter(
+            world.oral_precinct,
+            make_iin(date(1975, 5, 6), male=False),
+            date(1975, 5, 6),
+            surname="Петрова",
+            given_name="Мария",
+            patronymic="",
+            address="г. Уральск, пр. Достык-Дружба, д. 3",
+        ),
+        voter(
+            world.derkul_precinct,
+            make_iin(date(2001, 12, 31)),
+            date(2001, 12, 31),
+            surname="Ғабдуллин",
+            given_name="Ілияс",
+            patronymic="Бақытұлы",
+            address="пос. Деркул, ул. Школьная, 5",
+        ),
+    ]
+    result = invoke(app, "import-voters", str(write_csv(tmp_path / "voters.csv", rows)))
+
+    assert result.exit_code == 0, result.output
+    assert "Read 3 rows: imported 3, skipped 0." in result.stdout
+    imported = session.scalars(select(VoterEntry).order_by(VoterEntry.id)).all()
+    assert [entry.iin for entry in imported] == [row["iin"] for row in rows]
+    assert [entry.precinct_id for entry in imported] == [
+        world.almaty_almaly.id,
+        world.oral_precinct.id,
+        world.derkul_precinct.id,
+    ]
+    maria = imported[1]
+    assert maria.patronymic is None
+    assert maria.birth_date == date(1975, 5, 6)
+    assert maria.address == "г. Уральск, пр. Достык-Дружба, д. 3"
+    assert all(
+        entry.search_key == voter_search_key(entry.surname, entry.given_name, entry.patronymic)
+        for entry in imported
+    )
+    assert all(entry.election_id == world.election.id for entry in imported)
+
+
+def test_the_import_leaves_one_audit_event_with_counts_and_no_personal_data(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    iin = make_iin(date(1980, 1, 2))
+    path = write_csv(tmp_path / "list.csv", [voter(world.almaty_almaly, iin, date(1980, 1, 2))])
+    assert invoke(app, "import-voters", str(path)).exit_code == 0
+
+    events = session.scalars(select(AuditEvent).where(AuditEvent.event == "voters_imported")).all()
+    assert len(events) == 1
+    event = events[0]
+    assert event.outcome == "accepted"
+    assert event.actor_role == "system"
+    assert event.election_id == world.election.id
+    assert event.payload["file"] == "list.csv"
+    assert (event.payload["read"], event.payload["imported"], event.payload["errors"]) == (1, 1, 0)
+    text = json.dumps(event.payload, ensure_ascii=False)
+    assert iin not in text
+    assert "Нұрланов" not in text
+
+
+@pytest.fixture
+def bad_voter_file(session: Session, world: World, tmp_path: Path) -> tuple[Path, list[str]]:
+    """A file with one good row first and last, and one error of each kind in between."""
+    on_list = make_voter(session, world, world.oral_precinct)
+    session.commit()
+    good_iin = make_iin(date(1980, 1, 2))
+    mismatched = make_iin(date(1980, 1, 2))
+    last_good = make_iin(date(1991, 7, 8), male=False)
+    rows = [
+        voter(world.almaty_almaly, good_iin, date(1980, 1, 2)),  # line 2: good
+        voter(world.almaty_almaly, "123456789012", date(1980, 1, 2)),  # 3: bad IIN
+        voter(world.almaty_almaly, mismatched, date(1980, 1, 3)),  # 4: birth date
+        {**voter(world.almaty_almaly, make_iin(), date(1990, 1, 1)), "precinct_number": 999},
+        voter(world.oral_precinct, good_iin, date(1980, 1, 2)),  # 6: duplicate of line 2
+        voter(world.oral_precinct, on_list.iin, on_list.birth_date),  # 7: already listed
+        voter(world.oral_precinct, make_iin(), date(1990, 1, 1), election_code="ref2099"),
+        {**voter(world.oral_precinct, make_iin(), date(1990, 1, 1)), "birth_date": "01.01.1990"},
+        voter(world.oral_precinct, make_iin(), date(1990, 1, 1), surname=""),  # 10: no surname
+        voter(world.derkul_precinct, last_good, date(1991, 7, 8)),  # 11: good
+    ]
+    path = write_csv(tmp_path / "bad.csv", rows)
+    clear_iins = [str(row["iin"]) for row in rows if is_valid_iin(str(row["iin"]))]
+    return path, clear_iins
+
+
+EXPECTED_ERRORS = (
+    "line 3: iin: not a valid IIN",
+    "line 4: birth_date: differs from the birth date in the IIN",
+    "line 5: precinct_number: no precinct 999 in region 750000000",
+    "line 6: iin: IIN ",
+    "line 7: iin: IIN ",
+    "line 8: election_code: no election has this code",
+    "line 9: birth_date: not a date in the form YYYY-MM-DD",
+    "line 10: surname: required",
+)
+
+
+def test_each_bad_row_is_reported_with_its_line_and_nothing_is_imported(
+    app: Flask, session: Session, bad_voter_file: tuple[Path, list[str]]
+) -> None:
+    path, _ = bad_voter_file
+    before = count(session, VoterEntry)
+
+    result = invoke(app, "import-voters", str(path))
+
+    assert result.exit_code == 1
+    for expected in EXPECTED_ERRORS:
+        assert expected in result.stderr, expected
+    assert "appears earlier in the file" in result.stderr
+    assert "already on this election's list" in result.stderr
+    assert "line 2:" not in result.stderr
+    assert "line 11:" not in result.stderr
+    assert "8 errors in 8 of 10 rows: nothing was imported" in result.stderr
+    assert "Traceback" not in result.output
+    assert count(session, VoterEntry) == before
+
+
+def test_error_reports_never_show_an_iin_in_clear(
+    app: Flask, bad_voter_file: tuple[Path, list[str]]
+) -> None:
+    path, clear_iins = bad_voter_file
+    result = invoke(app, "import-voters", str(path))
+    assert result.exit_code == 1
+    assert clear_iins
+    for iin in clear_iins:
+        assert iin not in result.output
+    assert "••••" in result.output  # the masked form names the duplicate
+
+
+def test_skip_errors_imports_the_good_rows_and_still_lists_the_bad_ones(
+    app: Flask, session: Session, bad_voter_file: tuple[Path, list[str]]
+) -> None:
+    path, _ = bad_voter_file
+    before = count(session, VoterEntry)
+
+    result = invoke(app, "import-voters", str(path), "--skip-errors")
+
+    assert result.exit_code == 0, result.output
+    assert "Read 10 rows: imported 2, skipped 8." in result.stdout
+    for expected in EXPECTED_ERRORS:
+        assert expected in result.stderr
+    assert count(session, VoterEntry) == before + 2
+    event = session.scalars(select(AuditEvent).where(AuditEvent.event == "voters_imported")).one()
+    assert (event.payload["imported"], event.payload["skipped"]) == (2, 8)
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_a_missing_column_is_reported_on_line_one_and_nothing_is_imported(
+    app: Flask, session: Session, world: World, tmp_path: Path, skip: bool
+) -> None:
+    columns = [column for column in VOTER_COLUMNS if column != "birth_date"]
+    rows = [voter(world.almaty_almaly, make_iin(), date(1990, 1, 1))]
+    path = write_csv(tmp_path / "short.csv", rows, columns)
+
+    result = invoke(app, "import-voters", str(path), *(["--skip-errors"] if skip else []))
+
+    assert result.exit_code == 1
+    assert "line 1: birth_date: missing column" in result.stderr
+    assert "Traceback" not in result.output
+    assert count(session, VoterEntry) == 0
+
+
+def test_rows_with_too_few_or_too_many_fields_are_errors(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    good = voter(world.almaty_almaly, make_iin(), date(1990, 1, 1))
+    path = tmp_path / "ragged.csv"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(VOTER_COLUMNS)
+    writer.writerow([good[column] for column in VOTER_COLUMNS])
+    writer.writerow([good[column] for column in VOTER_COLUMNS][:5])
+    writer.writerow([*[good[column] for column in VOTER_COLUMNS], "extra"])
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+    result = invoke(app, "import-voters", str(path))
+
+    assert result.exit_code == 1
+    assert "line 3: row: the row has 5 fields, the header 9" in result.stderr
+    assert "line 4: row: the row has 10 fields, the header 9" in result.stderr
+    assert count(session, VoterEntry) == 0
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_a_message(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    path = tmp_path / "cp1251.csv"
+    born = date(1990, 1, 1)
+    row = voter(
+        world.almaty_almaly,
+        make_iin(born),
+        born,
+        surname="Иванов",
+        given_name="Иван",
+        patronymic="",
+    )
+    text = ",".join(VOTER_COLUMNS) + "\n" + ",".join(str(row[c]) for c in VOTER_COLUMNS) + "\n"
+    path.write_bytes(text.encode("cp1251"))
+
+    result = invoke(app, "import-voters", str(path))
+
+    assert result.exit_code == 1
+    assert "the file is not UTF-8 text" in result.stderr
+    assert isinstance(result.exception, SystemExit)
+    assert count(session, VoterEntry) == 0
+
+
+def test_an_empty_file_is_refused_with_a_message(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("", encoding="utf-8")
+    result = invoke(app, "import-voters", str(path))
+    assert result.exit_code == 1
+    assert "line 1: file: the file is empty" in result.stderr
+
+
+def test_a_missing_file_is_a_usage_error(app: Flask, tmp_path: Path) -> None:
+    result = invoke(app, "import-voters", str(tmp_path / "nowhere.csv"))
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def test_errors_beyond_the_report_cap_are_counted_not_listed(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    bad = voter(world.almaty_almaly, "000000000000", date(1990, 1, 1))
+    path = write_csv(tmp_path / "many.csv", [bad] * (MAX_REPORTED_ERRORS + 5))
+
+    result = invoke(app, "import-voters", str(path))
+
+    assert result.exit_code == 1
+    assert f"line {MAX_REPORTED_ERRORS + 1}: iin:" in result.stderr
+    assert f"line {MAX_REPORTED_ERRORS + 2}: iin:" not in result.stderr
+    assert "... and 5 more errors not listed." in result.stderr
+    assert count(session, VoterEntry) == 0
+
+
+def generated_voters(world: World, how_many: int) -> Iterable[dict[str, object]]:
+    """Valid, distinct voters spread over the four precincts and seventy years of births."""
+    precincts = [
+        world.almaty_almaly,
+        world.almaty_bostandyk,
+        world.oral_precinct,
+        world.derkul_precinct,
+    ]
+    made = 0
+    serial = 0
+    while made < how_many:
+        born = date(1935, 1, 1) + timedelta(days=(serial * 37) % 25_000)
+        iin = build_iin(born, serial % 2 == 0, serial % 10_000)
+        serial += 1
+        if iin is None:
+            continue
+        yield voter(precincts[made % 4], iin, born, surname=f"Тестов{made % 97}")
+        made += 1
+
+
+def test_five_thousand_generated_voters_import(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "big.csv", generated_voters(world, 5_000))
+
+    result = invoke(app, "import-voters", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert "Read 5000 rows: imported 5000, skipped 0." in result.stdout
+    assert count(session, VoterEntry) == 5_000
+    per_precinct = session.scalars(
+        select(func.count()).select_from(VoterEntry).group_by(VoterEntry.precinct_id)
+    ).all()
+    assert sorted(per_precinct) == [1_250] * 4
+
+
+def test_the_service_reports_progress_for_both_passes(session: Session, world: World) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(VOTER_COLUMNS))
+    writer.writeheader()
+    writer.writerows(generated_voters(world, 2_500))
+    calls: list[tuple[str, int]] = []
+
+    summary = import_voters(
+        session, buffer, now=DEFAULT_NOW, progress=lambda phase, rows: calls.append((phase, rows))
+    )
+
+    assert (summary.read, summary.imported, summary.skipped) == (2_500, 2_500, 0)
+    assert summary.written
+    assert sum(rows for phase, rows in calls if phase == "check") == 2_500
+    assert sum(rows for phase, rows in calls if phase == "import") == 2_500
+    phases = [phase for phase, _ in calls]
+    assert phases == sorted(phases)  # every "check" before the first "import"
+
+
+def test_a_refused_import_writes_nothing_but_its_audit_event(
+    session: Session, world: World
+) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(VOTER_COLUMNS))
+    writer.writeheader()
+    writer.writerow(voter(world.almaty_almaly, make_iin(), date(1990, 1, 1)))
+    writer.writerow(voter(world.almaty_almaly, "123", date(1990, 1, 1)))
+
+    summary = import_voters(session, buffer, now=DEFAULT_NOW)
+
+    assert not summary.written
+    assert (summary.read, summary.imported, summary.skipped) == (2, 0, 2)
+    assert [str(error) for error in summary.errors] == [
+        "line 3: iin: not a valid IIN: An IIN is exactly 12 digits."
+    ]
+    assert count(session, VoterEntry) == 0
+    event = session.scalars(select(AuditEvent).where(AuditEvent.event == "voters_imported")).one()
+    assert event.outcome == "refused"
+
+
+# --------------------------------------------------------------------------------------------
+# Precincts
+# --------------------------------------------------------------------------------------------
+
+
+def precinct(
+    region_kato: str,
+    locality_kato: str,
+    number: int | str,
+    *,
+    locality: tuple[str, str, str] = ("Алматы", "Алматы", "city"),
+    district: tuple[str, str, str] = ("", "", ""),
+    commission: tuple[str, str] = ("Алматинская ТК", "Алматы ТК"),
+) -> dict[str, object]:
+    return {
+        "region_kato": region_kato,
+        "locality_kato": locality_kato,
+        "locality_name_kk": locality[0],
+        "locality_name_ru": locality[1],
+        "locality_kind": locality[2],
+        "district_kato": district[0],
+        "district_name_kk": district[1],
+        "district_name_ru": district[2],
+        "number": number,
+        "address_kk": f"{number} мектеп",
+        "address_ru": f"школа {number}",
+        "territorial_commission_ru": commission[0],
+        "territorial_commission_kk": commission[1],
+    }
+
+
+MEDEU = ("751710000", "Медеу ауданы", "Медеуский район")
+PEREMETNOE = ("Переметное", "Переметное", "village")
+BAITEREK = ("Байтерекская районная ТК", "Бәйтерек аудандық ТК")
+ORAL_TC = ("Уральская ТК", "Орал ТК")
+
+
+def test_a_precinct_file_creates_what_is_new_and_reuses_what_exists(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    rows = [
+        # A district code inside Almaty: the locality is the city itself, which exists.
+        precinct("750000000", "751710000", 411, district=MEDEU),
+        precinct("750000000", "75-17-10-000", 436, district=MEDEU),
+        precinct(
+            "270000000",
+            "271033100",
+            131,
+            locality=("Деркөл", "Деркул", "village"),
+            commission=ORAL_TC,
+        ),
+        precinct("270000000", "274230100", 320, locality=PEREMETNOE, commission=BAITEREK),
+        precinct("270000000", "274230100", 321, locality=PEREMETNOE, commission=BAITEREK),
+    ]
+    path = write_csv(tmp_path / "precincts.csv", rows, PRECINCT_COLUMNS)
+    before = count(session, Locality)
+
+    result = invoke(app, "import-precincts", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert "Read 5 rows: imported 5, skipped 0." in result.stdout
+    assert "Created 1 localities, 1 city districts and 1 territorial commissions." in result.stdout
+    assert count(session, Locality) == before + 1
+    by_number = {p.number: p for p in session.scalars(select(Precinct))}
+    medeu = session.scalars(select(CityDistrict).where(CityDistrict.kato == "751710000")).one()
+    assert by_number[411].locality_id == world.almaty.id
+    assert by_number[411].district_id == by_number[436].district_id == medeu.id
+    assert medeu.locality_id == world.almaty.id
+    assert by_number[131].locality_id == world.derkul.id
+    assert by_number[131].territorial_commission_id == world.oral_precinct.territorial_commission_id
+    peremetnoe = session.scalars(select(Locality).where(Locality.kato == "274230100")).one()
+    assert (peremetnoe.name_kk, peremetnoe.kind) == ("Переметное", "village")
+    assert by_number[320].locality_id == by_number[321].locality_id == peremetnoe.id
+    assert by_number[320].territorial_commission_id == by_number[321].territorial_commission_id
+    commission = session.get_one(TerritorialCommission, by_number[320].territorial_commission_id)
+    assert commission.name_kk == "Бәйтерек аудандық ТК"
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.event == "precincts_imported")
+    ).one()
+    assert event.payload["imported"] == 5
+
+
+def test_bad_precinct_rows_are_reported_and_nothing_is_created(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    rows = [
+        precinct("270000000", "274230100", 320, locality=PEREMETNOE, commission=BAITEREK),
+        precinct("100000000", "101010000", 1),  # 3: no such region in 2022
+        precinct("270000000", "751110000", 2, commission=ORAL_TC),  # 4: outside the region
+        precinct("750000000", "750000000", 101),  # 5: exists already
+        precinct("270000000", "274230100", 320, locality=PEREMETNOE, commission=BAITEREK),
+        precinct("270000000", "274230100", 322, locality=("П", "П", "metropolis")),  # 7
+        precinct("750000000", "750000000", 500, district=("751810000", "", "")),  # 8
+        precinct("270000000", "274230100", "12a", locality=PEREMETNOE),  # 9
+        precinct("270000000", "2742301", 323, locality=PEREMETNOE),  # 10: 7 digits
+    ]
+    path = write_csv(tmp_path / "precincts.csv", rows, PRECINCT_COLUMNS)
+    counts = {model: count(session, model) for model in (Locality, Precinct, CityDistrict)}
+    commissions = count(session, TerritorialCommission)
+
+    result = invoke(app, "import-precincts", str(path))
+
+    assert result.exit_code == 1
+    for expected in (
+        "line 3: region_kato: no region has the code 100000000",
+        "line 4: locality_kato: 750000000 is not inside region 270000000",
+        "line 5: number: precinct 101 already exists in region 750000000",
+        "line 6: number: precinct 320 appears earlier in the file",
+        "line 7: locality_kind: one of city, town, village",
+        "line 8: district_name_ru: a new district needs its Kazakh and Russian names",
+        "line 9: number: not a positive whole number",
+        "line 10: locality_kato: a KATO code is 9 digits",
+    ):
+        assert expected in result.stderr, expected
+    assert "line 2:" not in result.stderr
+    assert {model: count(session, model) for model in counts} == counts
+    assert count(session, TerritorialCommission) == commissions
+
+    skipped = invoke(app, "import-precincts", str(path), "--skip-errors")
+    assert skipped.exit_code == 0, skipped.output
+    assert "Read 9 rows: imported 1, skipped 8." in skipped.stdout
+    assert count(session, Precinct) == counts[Precinct] + 1

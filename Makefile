@@ -7,7 +7,7 @@ PORT ?= 5000
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench clean translations system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,25 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.runtime-installed
+# Compiled catalogs are build output; the .po files are the source.
+translations: $(VENV)/.runtime-installed
+	$(BIN)/pybabel -q compile -d translations
+
+# pdftoppm renders documents to PNG in the tests; installed when missing and we are root.
+system-deps:
+	@if ! command -v pdftoppm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; \
+	  else echo "note: pdftoppm missing (poppler-utils); document image tests will skip"; fi; \
+	fi
+
+run: $(VENV)/.runtime-installed translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	@echo "Kuelik is serving on http://$(HOST):$(PORT)/"
 	$(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) 'app:create_app()'
 
-test: $(VENV)/.dev-installed lint typecheck pytest
+test: $(VENV)/.dev-installed system-deps translations lint typecheck pytest
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
@@ -42,6 +54,7 @@ pytest: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.bench_workflow
+	$(BIN)/python -m bench.bench_pdf
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_babel import Babel
 from flask_migrate import Migrate
 
+from extensions import bootstrap, csrf, login_manager
 from models import db
+from services.audit import configure_iin_digest
 from services.clock import Clock, ShiftedClock
 
 migrate = Migrate()
@@ -19,14 +22,21 @@ migrate = Migrate()
 
 def _secret_key(instance_path: Path) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
-    from_env = os.environ.get("SECRET_KEY")
-    if from_env:
-        return from_env
-    key_file = instance_path / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(48))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return os.environ.get("SECRET_KEY") or _secret_file(instance_path / "secret_key")
+
+
+def _secret_file(path: Path) -> str:
+    """A random secret created once (mode 600) and read back ever after."""
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _instance_secret(app: Flask, setting: str, file_name: str) -> str:
+    """A long-lived secret: config or environment, else a file in the instance folder."""
+    value = app.config.get(setting) or os.environ.get(setting)
+    return str(value) if value else _secret_file(Path(app.instance_path) / file_name)
 
 
 def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -38,6 +48,15 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         KUELIK_PRODUCTION=False,
         KUELIK_CLOCK_START=None,
+        # Polling stations may be offline: Bootstrap is served from our own files, never a CDN.
+        BOOTSTRAP_SERVE_LOCAL=True,
+        BABEL_DEFAULT_LOCALE="kk",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_DURATION=0,
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     app.config.from_pyfile("config.py", silent=True)
     if database_url := os.environ.get("DATABASE_URL"):
@@ -46,6 +65,8 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["KUELIK_PRODUCTION"] = True
     if clock_start := os.environ.get("KUELIK_CLOCK_START"):
         app.config["KUELIK_CLOCK_START"] = clock_start
+    if app.config["KUELIK_PRODUCTION"]:
+        app.config["SESSION_COOKIE_SECURE"] = True
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
@@ -85,15 +106,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         compare_type=True,
     )
     app.extensions["kuelik_clock"] = _make_clock(app)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    from views.i18n import select_locale, select_timezone
+
+    # One Babel per app: its translation cache must not leak between apps in one process.
+    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    configure_iin_digest(_instance_secret(app, "KUELIK_AUDIT_KEY", "audit_key"))
     _register_blueprints(app)
     _register_commands(app)
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
-    from views.public import bp as public_bp
+    from views import register_views
 
-    app.register_blueprint(public_bp)
+    register_views(app)
 
 
 def _register_commands(app: Flask) -> None:

@@ -1,1 +1,164 @@
 """Blueprints: the only code that touches request, session, current_user and flash."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from extensions import login_manager
+from models import User, db
+from services.cases import ConcurrentChange
+from views.web import local_time, now
+
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+
+
+def register_views(app: Flask) -> None:
+    from views import admin, auth, checkin, desk, i18n, public
+
+    for module in (public, auth, i18n, desk, checkin, admin):
+        app.register_blueprint(module.bp)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = ""
+    login_manager.user_loader(_load_user)
+    app.before_request(_enforce_session_limits)
+    app.after_request(_security_headers)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_unreachable)
+    app.register_error_handler(ConcurrentChange, _concurrent_change)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals["LANGUAGES"] = i18n.LANGUAGES
+    app.jinja_env.globals["get_locale"] = get_locale
+
+
+def _load_user(user_id: str) -> User | None:
+    """The cookie holds id and session token; a rotated token (logout, password, move) fails."""
+    raw_id, _sep, token = user_id.partition(":")
+    if not raw_id.isdigit() or not token:
+        return None
+    user = db.session.scalar(
+        select(User).where(User.id == int(raw_id), User.session_token == token, User.active)
+    )
+    return user
+
+
+def _enforce_session_limits() -> Response | None:
+    """Idle 30 minutes or 12 hours in all: sign in again."""
+    if not current_user.is_authenticated:
+        return None
+    instant = now()
+    started = _stamp(session.get("signed_in_at"))
+    seen = _stamp(session.get("seen_at"))
+    if (
+        started is None
+        or seen is None
+        or (instant - seen > IDLE_TIMEOUT or instant - started > ABSOLUTE_TIMEOUT)
+    ):
+        logout_user()
+        session.clear()
+        flash(_("Your session has ended. Please sign in again."), "warning")
+        return redirect(url_for("auth.login", next=request.full_path))
+    session["seen_at"] = instant.isoformat()
+    return None
+
+
+def _stamp(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "form-action 'self'; frame-ancestors 'none'",
+    )
+    return response
+
+
+def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    db.session.rollback()
+    return (
+        render_template(
+            "error.html",
+            title=_("The form has expired"),
+            message=_("Please go back, reload the page and submit the form again."),
+        ),
+        400,
+    )
+
+
+def _http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+    db.session.rollback()
+    code = error.code or 500
+    if code == 404:
+        title, message = _("Not found"), _("There is no such page or record.")
+    elif code == 413:
+        title, message = _("Too large"), _("What you sent is too large.")
+    elif code == 405:
+        title, message = _("Not allowed"), _("This address does not accept that request.")
+    else:
+        title, message = _("Request refused"), _("The request could not be understood.")
+    return render_template("error.html", title=title, message=message), code
+
+
+def _database_unreachable(error: OperationalError) -> tuple[str, int]:
+    """The database is briefly away: nothing half-done stays, the clerk simply retries."""
+    db.session.rollback()
+    return (
+        render_template(
+            "error.html",
+            title=_("The database is not answering"),
+            message=_("Nothing was saved. Wait a moment and try again."),
+        ),
+        503,
+    )
+
+
+def _concurrent_change(error: ConcurrentChange) -> tuple[str, int]:
+    db.session.rollback()
+    return (
+        render_template(
+            "error.html",
+            title=_("Someone else changed this record"),
+            message=_("Nothing was saved. Reload the page to see the current state."),
+        ),
+        409,
+    )
+
+
+def _unexpected_error(error: Exception) -> tuple[str, int]:
+    """A bug, not the user's fault: log it (no personal data in the message), answer politely."""
+    from flask import current_app
+
+    if isinstance(error, HTTPException):  # pragma: no cover - handled above
+        raise error
+    db.session.rollback()
+    current_app.logger.exception("unexpected error on %s", request.endpoint)
+    return (
+        render_template(
+            "error.html",
+            title=_("Something went wrong"),
+            message=_("Nothing was saved. Please try again; if it happens again, call support."),
+        ),
+        500,
+    )

@@ -1,0 +1,272 @@
+"""Accounts: sign-in with throttling, session invalidation, and user administration."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import LoginThrottle, Precinct, Role, User
+from models.user import PRECINCT_ROLES, new_session_token
+from services.audit import Actor, record_event
+from services.errors import InvalidInput, NotFound
+from services.passwords import check_password_strength, hash_password, verify_password
+from workflow.calendar import Moment
+
+# Five failures within fifteen minutes lock the account key for fifteen minutes.
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+# Sign-in events have no precinct yet; they are stamped on the capital's clock.
+ACCOUNT_ZONE = "Asia/Almaty"
+# Verifying against a throwaway hash keeps unknown usernames as slow as known ones.
+_DUMMY_HASH = hash_password("kuelik-timing-equaliser")
+
+
+class SignInRefusal(StrEnum):
+    BAD_CREDENTIALS = "bad_credentials"
+    THROTTLED = "throttled"
+    INACTIVE = "inactive"
+
+
+@dataclass(frozen=True, slots=True)
+class SignInResult:
+    user: User | None
+    refusal: SignInRefusal | None = None
+
+
+def actor_of(user: User) -> Actor:
+    """The service-layer view of a signed-in user."""
+    return Actor(user.id, user.role.value, user.precinct_id, user.territorial_commission_id)
+
+
+def _throttle_key(username: str) -> str:
+    return hashlib.sha256(f"kuelik-login:{username.strip().casefold()}".encode()).hexdigest()
+
+
+def authenticate(
+    session: Session, username: str, password: str, now: datetime, client: str
+) -> SignInResult:
+    """Check a password; every success, failure and lockout is an audit event."""
+    moment = Moment(now, ACCOUNT_ZONE)
+    key = _throttle_key(username)
+    throttle = session.get(LoginThrottle, key)
+    payload = {"account": key[:16], "client": client[:64]}
+    if throttle is not None and throttle.locked_until is not None and now < throttle.locked_until:
+        record_event(
+            session,
+            actor=Actor(None, "anonymous"),
+            moment=moment,
+            event="sign_in",
+            outcome="refused",
+            code=SignInRefusal.THROTTLED,
+            payload=payload,
+        )
+        return SignInResult(None, SignInRefusal.THROTTLED)
+    user = session.scalar(
+        select(User).where(func.lower(User.username) == username.strip().casefold())
+    )
+    valid = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not valid:
+        _count_failure(session, key, throttle, now)
+        record_event(
+            session,
+            actor=Actor(None, "anonymous"),
+            moment=moment,
+            event="sign_in",
+            outcome="refused",
+            code=SignInRefusal.BAD_CREDENTIALS,
+            payload=payload,
+        )
+        return SignInResult(None, SignInRefusal.BAD_CREDENTIALS)
+    if not user.active:
+        record_event(
+            session,
+            actor=actor_of(user),
+            moment=moment,
+            event="sign_in",
+            outcome="refused",
+            code=SignInRefusal.INACTIVE,
+            payload=payload,
+        )
+        return SignInResult(None, SignInRefusal.INACTIVE)
+    if throttle is not None:
+        session.delete(throttle)
+    record_event(
+        session,
+        actor=actor_of(user),
+        moment=moment,
+        event="sign_in",
+        outcome="accepted",
+        precinct_id=user.precinct_id,
+        payload=payload,
+    )
+    return SignInResult(user)
+
+
+def _count_failure(
+    session: Session, key: str, throttle: LoginThrottle | None, now: datetime
+) -> None:
+    if throttle is None:
+        throttle = LoginThrottle(key=key, failures=0, window_started_at=now)
+        session.add(throttle)
+    if now - throttle.window_started_at > FAILURE_WINDOW:
+        throttle.failures = 0
+        throttle.window_started_at = now
+    throttle.failures += 1
+    if throttle.failures >= MAX_FAILURES:
+        throttle.locked_until = now + LOCKOUT
+
+
+def sign_out(session: Session, user: User, now: datetime) -> None:
+    """Rotate the token: the cookie just used, and any copy of it, stops working."""
+    user.session_token = new_session_token()
+    record_event(
+        session,
+        actor=actor_of(user),
+        moment=Moment(now, ACCOUNT_ZONE),
+        event="sign_out",
+        outcome="accepted",
+        precinct_id=user.precinct_id,
+    )
+
+
+def record_access_refused(
+    session: Session, actor: Actor, now: datetime, endpoint: str, precinct_id: int | None = None
+) -> None:
+    """A request outside the actor's role or scope: answered like a missing record, but audited."""
+    record_event(
+        session,
+        actor=actor,
+        moment=Moment(now, ACCOUNT_ZONE),
+        event="access_refused",
+        outcome="refused",
+        precinct_id=precinct_id,
+        payload={"endpoint": endpoint[:100]},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UserInput:
+    username: str
+    full_name: str
+    role: Role
+    precinct_id: int | None = None
+    territorial_commission_id: int | None = None
+
+
+def _validate_placement(session: Session, data: UserInput) -> None:
+    if data.role in PRECINCT_ROLES and (
+        data.precinct_id is None or session.get(Precinct, data.precinct_id) is None
+    ):
+        raise InvalidInput("precinct_id", "Clerks and check-in staff belong to a precinct.")
+    if data.role is Role.TERRITORIAL and data.territorial_commission_id is None:
+        raise InvalidInput(
+            "territorial_commission_id", "Territorial staff belong to a territorial commission."
+        )
+
+
+def create_user(
+    session: Session, actor: Actor, data: UserInput, password: str, now: datetime
+) -> User:
+    """A new account; the password is hashed (scrypt above Werkzeug's default cost)."""
+    if problem := check_password_strength(password):
+        raise InvalidInput("password", problem)
+    if not data.username.strip() or not data.full_name.strip():
+        raise InvalidInput("username", "A username and a full name are required.")
+    if session.scalar(
+        select(User.id).where(func.lower(User.username) == data.username.strip().casefold())
+    ):
+        raise InvalidInput("username", "This username is taken.")
+    _validate_placement(session, data)
+    user = User(
+        username=data.username.strip(),
+        full_name=data.full_name.strip(),
+        role=data.role,
+        precinct_id=data.precinct_id if data.role in PRECINCT_ROLES else None,
+        territorial_commission_id=(
+            data.territorial_commission_id if data.role is Role.TERRITORIAL else None
+        ),
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        moment=Moment(now, ACCOUNT_ZONE),
+        event="user_created",
+        outcome="accepted",
+        precinct_id=user.precinct_id,
+        payload={"user_id": user.id, "role": user.role.value},
+    )
+    return user
+
+
+def set_password(
+    session: Session, actor: Actor, user_id: int, password: str, now: datetime
+) -> None:
+    """Change or reset a password; every session of that user ends at once."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user")
+    if problem := check_password_strength(password):
+        raise InvalidInput("password", problem)
+    user.password_hash = hash_password(password)
+    user.session_token = new_session_token()
+    record_event(
+        session,
+        actor=actor,
+        moment=Moment(now, ACCOUNT_ZONE),
+        event="password_set",
+        outcome="accepted",
+        payload={"user_id": user.id},
+    )
+
+
+def set_active(session: Session, actor: Actor, user_id: int, active: bool, now: datetime) -> None:
+    """Deactivate (or reactivate) an account; deactivation ends its sessions at once."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user")
+    if user.id == actor.user_id and not active:
+        raise InvalidInput("active", "You cannot deactivate your own account.")
+    user.active = active
+    user.session_token = new_session_token()
+    record_event(
+        session,
+        actor=actor,
+        moment=Moment(now, ACCOUNT_ZONE),
+        event="user_activated" if active else "user_deactivated",
+        outcome="accepted",
+        payload={"user_id": user.id},
+    )
+
+
+def move_user(session: Session, actor: Actor, user_id: int, data: UserInput, now: datetime) -> None:
+    """Change role or placement; the user must sign in again."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user")
+    _validate_placement(session, data)
+    before = {"role": user.role.value, "precinct_id": user.precinct_id}
+    user.role = data.role
+    user.precinct_id = data.precinct_id if data.role in PRECINCT_ROLES else None
+    user.territorial_commission_id = (
+        data.territorial_commission_id if data.role is Role.TERRITORIAL else None
+    )
+    user.full_name = data.full_name.strip() or user.full_name
+    user.session_token = new_session_token()
+    record_event(
+        session,
+        actor=actor,
+        moment=Moment(now, ACCOUNT_ZONE),
+        event="user_moved",
+        outcome="accepted",
+        precinct_id=user.precinct_id,
+        payload={"user_id": user.id, "before": before, "role": user.role.value},
+    )

@@ -1,0 +1,175 @@
+"""Every route × every role × own or other precinct: no unexpected success, ever.
+
+A route missing from EXPECTED fails the suite, so a new page cannot ship without a decision on who
+may see it. A refusal is a 404 (the same answer as for a record that does not exist), or for the
+anonymous a redirect to the sign-in page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import AuditEvent, Role, User
+from services.cases import ApplicationInput, apply_for_certificate
+from services.passwords import hash_password
+from tests.factories import World, make_voter
+from tests.views.conftest import PASSWORD, csrf_token
+
+EVERYONE = frozenset({"anonymous", "admin", "territorial", "clerk", "checkin", "observer"})
+SIGNED_IN = EVERYONE - {"anonymous"}
+CLERK = frozenset({"clerk"})
+DESK = frozenset({"clerk", "checkin"})
+READERS = frozenset({"clerk", "territorial", "admin"})
+MANAGERS = frozenset({"admin", "territorial"})
+
+# endpoint -> (roles that may use it, whether it names a precinct-owned record)
+EXPECTED: dict[str, tuple[frozenset[str], bool]] = {
+    "public.index": (EVERYONE, False),
+    "public.healthz": (EVERYONE, False),
+    "auth.login": (EVERYONE, False),
+    "auth.logout": (SIGNED_IN, False),
+    "auth.change_password": (SIGNED_IN, False),
+    "i18n.set_language": (EVERYONE, False),
+    "desk.dashboard": (DESK, False),
+    "desk.voters": (CLERK, False),
+    "desk.apply": (CLERK, True),
+    "desk.case": (READERS, True),
+    "desk.issue": (CLERK, True),
+    "desk.refuse": (CLERK, True),
+    "desk.withdraw": (CLERK, True),
+    "desk.spoil": (CLERK, True),
+    "desk.lost": (CLERK, True),
+    "desk.cancel": (CLERK, True),
+    "desk.print_case": (CLERK, True),
+    "desk.register": (READERS, False),
+    "desk.register_pdf": (CLERK, False),
+    "checkin.screen": (DESK, False),
+    "checkin.scan": (DESK, False),
+    "checkin.confirm": (DESK, False),
+    "checkin.done": (DESK, False),
+    "checkin.supplementary_pdf": (DESK, False),
+    "admin.users": (MANAGERS, False),
+    "admin.user": (MANAGERS, True),
+    "admin.reset_password": (MANAGERS, True),
+    "admin.toggle_active": (MANAGERS, True),
+    "admin.precincts": (MANAGERS, False),
+    "admin.election": (frozenset({"admin"}), False),
+    "admin.figures": (frozenset({"admin", "territorial", "observer"}), False),
+    "admin.reconciliation_pdf": (MANAGERS, False),
+}
+
+# Who signs in for each column: the "other" clerk works at a precinct in another region.
+USERS = {
+    "admin": ("admin", True),
+    "territorial": ("territorial_west", True),
+    "clerk": ("clerk_oral", True),
+    "clerk (other precinct)": ("clerk_almaly", False),
+    "checkin": ("checkin_oral", True),
+    "observer": ("observer", True),
+    "anonymous": (None, True),
+}
+
+
+def _routes(app: Flask) -> list[tuple[str, str, str]]:
+    """(endpoint, method, rule) for every route of ours (static files excluded)."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint.startswith("bootstrap."):
+            continue
+        method = "GET" if "GET" in (rule.methods or set()) else "POST"
+        found.append((rule.endpoint, method, rule.rule))
+    return sorted(found)
+
+
+def test_every_route_has_an_entry(app: Flask) -> None:
+    endpoints = {endpoint for endpoint, _method, _rule in _routes(app)}
+    assert endpoints == set(EXPECTED), (
+        f"missing: {sorted(endpoints - set(EXPECTED))}, stale: {sorted(set(EXPECTED) - endpoints)}"
+    )
+
+
+def _arrange(session: Session, world: World) -> dict[str, int | str]:
+    """An Oral voter with a received case, and an Oral check-in user to manage."""
+    observer = User(
+        username="observer",
+        full_name="Observer",
+        password_hash=hash_password(PASSWORD),
+        role=Role.OBSERVER,
+    )
+    session.add(observer)
+    voter = make_voter(session, world, world.oral_precinct, surname="Орынбаев")
+    outcome = apply_for_certificate(
+        session,
+        world.actor("clerk_oral"),
+        ApplicationInput(
+            world.election.id, world.oral_precinct.id, voter.iin, "ID 9", world.almaty.id
+        ),
+        datetime(2022, 5, 25, 6, 0, tzinfo=UTC),
+    )
+    session.commit()
+    values: dict[str, int | str] = {
+        "case_id": outcome.case.id,
+        "voter_id": voter.id,
+        "user_id": world.users["checkin_oral"].id,
+        "inclusion_id": 0,
+        "code": "ru",
+    }
+    session.rollback()
+    return values
+
+
+def _client(app: Flask, username: str | None) -> FlaskClient:
+    client = app.test_client()
+    if username is not None:
+        page = client.get("/login").get_data(as_text=True)
+        signed = client.post(
+            "/login",
+            data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(page)},
+        )
+        assert signed.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("column", list(USERS))
+def test_access_matrix(
+    app: Flask, world: World, session: Session, sign_in: object, column: str
+) -> None:
+    values = _arrange(session, world)
+    username, in_scope = USERS[column]
+    role = column.split(" ")[0]
+    client = _client(app, username)
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    unexpected: list[str] = []
+    for endpoint, method, rule in _routes(app):
+        if endpoint == "auth.logout":
+            continue  # signing out would end the column's session; tested elsewhere
+        url = rule
+        for name, value in values.items():
+            url = url.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={"csrf_token": token})
+        allowed_roles, scoped = EXPECTED[endpoint]
+        should_succeed = role in allowed_roles and (in_scope or not scoped)
+        refused = response.status_code == 404 or (
+            response.status_code == 302 and "/login" in response.headers.get("Location", "")
+        )
+        assert response.status_code < 500, f"{column} {method} {url}: {response.status_code}"
+        if should_succeed and refused:
+            unexpected.append(f"refused {method} {url} ({response.status_code})")
+        if not should_succeed and not refused:
+            unexpected.append(f"ALLOWED {method} {url} ({response.status_code})")
+    assert not unexpected, f"{column}: " + "; ".join(unexpected)
+    if username is not None and role != "admin":
+        session.rollback()
+        refusals = session.scalar(
+            select(AuditEvent.id).where(AuditEvent.event == "access_refused").limit(1)
+        )
+        assert refusals is not None, "refusals of access are audited"

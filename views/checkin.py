@@ -1,0 +1,230 @@
+"""Voting-day check-in at the place of stay: scan, look, confirm, next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from forms.checkin import ConfirmForm, ScanForm
+from models import Election, Inclusion, Precinct, Role, db
+from services.audit import record_event
+from services.documents import print_supplementary_list
+from services.elections import current_election
+from services.errors import NotFound
+from services.figures import inclusions_by_hour
+from services.sealing import ElectionSeal, Presented, election_seal, read_presented
+from services.voting_day import PresentationOutcome, present_certificate
+from views.messages import violation_text
+from views.web import (
+    claim_form_key,
+    commit_or_replay,
+    current_actor,
+    deny,
+    finish_form_key,
+    local_time,
+    new_form_key,
+    now,
+    roles_required,
+)
+from workflow.calendar import Moment
+from workflow.errors import RefusalCode, RuleViolation
+from workflow.iin import mask_iin
+from workflow.numbers import format_certificate_number
+
+bp = Blueprint("checkin", __name__, url_prefix="/checkin")
+
+STAFF = (Role.CHECKIN, Role.CLERK)
+
+
+def _context() -> tuple[Election, Precinct, ElectionSeal]:
+    election = current_election(db.session)
+    precinct = db.session.get(Precinct, current_user.precinct_id)
+    if election is None or precinct is None:
+        deny()
+    seal = election_seal(Path(current_app.instance_path), election.code)
+    return election, precinct, seal
+
+
+def _present(presented: Presented, seal: ElectionSeal, *, confirm: bool) -> PresentationOutcome:
+    election, precinct, _seal = _context()
+    try:
+        return present_certificate(
+            db.session,
+            current_actor(),
+            election_id=election.id,
+            receiving_precinct_id=precinct.id,
+            number_text=presented.number_text,
+            verification_code=presented.verification_code,
+            now=now(),
+            sealed=None if presented.payload is None else (seal, presented.payload),
+            confirm=confirm,
+        )
+    except NotFound:
+        deny()
+
+
+def _explain(outcome: PresentationOutcome, precinct: Precinct) -> list[str]:
+    """What exactly went wrong and what the staff should tell the voter."""
+    refusal = outcome.refusal
+    if refusal is None:
+        return []
+    lines = [violation_text(refusal)]
+    if refusal.code is RefusalCode.NOT_VOTING_HOURS:
+        lines.append(_("Local time here: %(time)s.", time=local_time(now(), precinct.time_zone)))
+    elif refusal.code is RefusalCode.ALREADY_USED and outcome.certificate is not None:
+        inclusion = db.session.scalar(
+            select(Inclusion).where(Inclusion.certificate_id == outcome.certificate.id)
+        )
+        if inclusion is not None:
+            lines.append(
+                _(
+                    "It was taken in at precinct No. %(number)s on %(time)s.",
+                    number=inclusion.precinct.number,
+                    time=local_time(inclusion.included_at, inclusion.precinct.time_zone),
+                )
+            )
+        else:
+            lines.append(_("It was handed in at the voter's home precinct."))
+    elif refusal.code is RefusalCode.VOID and outcome.certificate is not None:
+        state = outcome.certificate.state.value
+        lines.append(
+            {
+                "lost": _("It was reported lost: a lost certificate gives no vote elsewhere."),
+                "spoilt": _("This form was spoilt and its number voided."),
+                "cancelled": _("It was handed back to the issuing commission before voting day."),
+            }.get(state, "")
+        )
+    elif refusal.code is RefusalCode.SAME_LOCALITY and outcome.case is not None:
+        home = outcome.case.precinct
+        lines.append(
+            _(
+                "Send the voter to the home precinct No. %(number)s, %(address)s.",
+                number=home.number,
+                address=home.address_ru,
+            )
+        )
+    elif refusal.code is RefusalCode.MISTYPED_NUMBER:
+        lines.append(_("Check the number on the certificate and type it again."))
+    return [line for line in lines if line]
+
+
+def _screen(**extra: object) -> str:
+    election, precinct, _seal = _context()
+    figures = inclusions_by_hour(db.session, election, precinct)
+    return render_template(
+        "checkin/screen.html",
+        form=extra.pop("form", None) or ScanForm(formdata=None),
+        election=election,
+        precinct=precinct,
+        figures=figures,
+        local_now=local_time(now(), precinct.time_zone),
+        **extra,
+    )
+
+
+@bp.get("/")
+@roles_required(*STAFF)
+def screen() -> str:
+    return _screen()
+
+
+@bp.post("/")
+@roles_required(*STAFF)
+def scan() -> str | Response:
+    form = ScanForm()
+    if not form.validate_on_submit():
+        return _screen(form=form)
+    _election, precinct, seal = _context()
+    try:
+        presented = read_presented(form.scan.data or "", seal)
+    except RuleViolation as violation:
+        # A forged or unreadable seal: recorded like any other refusal at this desk.
+        _record_unreadable(violation)
+        return _screen(refusal=[violation_text(violation)])
+    outcome = _present(presented, seal, confirm=False)
+    db.session.commit()
+    if outcome.refusal is not None:
+        return _screen(refusal=_explain(outcome, precinct), outcome=outcome)
+    confirm = ConfirmForm(formdata=None, scan=form.scan.data, form_key=new_form_key())
+    certificate = outcome.certificate
+    assert certificate is not None  # noqa: S101 - an accepted look always names the certificate
+    return _screen(
+        holder={
+            "name": certificate.voter.full_name,
+            "iin": mask_iin(certificate.voter.iin),
+            "number": format_certificate_number(certificate.serial),
+            "precinct": certificate.precinct,
+            "issued": local_time(certificate.issued_at, certificate.precinct.time_zone),
+            "return_home": certificate.precinct_id == precinct.id,
+        },
+        confirm=confirm,
+    )
+
+
+def _record_unreadable(violation: RuleViolation) -> None:
+    election, precinct, _seal = _context()
+    record_event(
+        db.session,
+        actor=current_actor(),
+        moment=Moment(now(), precinct.time_zone),
+        event="include",
+        outcome="refused",
+        precinct_id=precinct.id,
+        election_id=election.id,
+        code=str(violation.code),
+        payload={"input": "seal"},
+    )
+    db.session.commit()
+
+
+@bp.post("/confirm")
+@roles_required(*STAFF)
+def confirm() -> str | Response:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("checkin.screen"))
+    _election, precinct, seal = _context()
+    key = form.form_key.data
+    if replay := claim_form_key(key):
+        return redirect(replay)
+    try:
+        presented = read_presented(form.scan.data or "", seal)
+    except RuleViolation:
+        db.session.rollback()
+        return redirect(url_for("checkin.screen"))
+    outcome = _present(presented, seal, confirm=True)
+    if outcome.refusal is not None:
+        db.session.commit()
+        return _screen(refusal=_explain(outcome, precinct), outcome=outcome)
+    target = url_for("checkin.done", inclusion_id=outcome.inclusion.id if outcome.inclusion else 0)
+    finish_form_key(key, target)
+    if replay := commit_or_replay(key):
+        return replay
+    return redirect(target)
+
+
+@bp.get("/done/<int:inclusion_id>")
+@roles_required(*STAFF)
+def done(inclusion_id: int) -> str:
+    _election, precinct, _seal = _context()
+    inclusion = db.session.get(Inclusion, inclusion_id) if inclusion_id else None
+    if inclusion is not None and inclusion.precinct_id != precinct.id:
+        deny()
+    return _screen(inclusion=inclusion, returned=inclusion is None)
+
+
+@bp.get("/supplementary.pdf")
+@roles_required(*STAFF)
+def supplementary_pdf() -> Response:
+    election, precinct, _seal = _context()
+    body = print_supplementary_list(db.session, election, precinct)
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": "inline; filename=supplementary-list.pdf"},
+    )

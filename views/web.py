@@ -1,0 +1,118 @@
+"""What every view shares: the clock, the actor, role checks, one-time form keys, local time."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, NoReturn, TypeVar
+
+from flask import abort, current_app, redirect, request
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from models import FormSubmission, Role, db
+from services.accounts import actor_of, record_access_refused
+from services.audit import Actor
+from workflow.calendar import zone
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def now() -> datetime:
+    """The server clock (injected), never the client's."""
+    clock = current_app.extensions["kuelik_clock"]
+    instant: datetime = clock.now()
+    return instant
+
+
+def current_actor() -> Actor:
+    return actor_of(current_user._get_current_object())
+
+
+def deny(precinct_id: int | None = None) -> NoReturn:
+    """Out of role or scope: audit it, then answer exactly as for a record that does not exist."""
+    db.session.rollback()
+    if current_user.is_authenticated:
+        record_access_refused(
+            db.session, current_actor(), now(), request.endpoint or request.path, precinct_id
+        )
+        db.session.commit()
+    abort(404)
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Signed in, in one of the roles; anyone else gets the not-found answer (and an audit)."""
+    allowed = {role.value for role in roles}
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            if current_user.role.value not in allowed:
+                deny()
+            return view(*args, **kwargs)
+
+        wrapper.allowed_roles = frozenset(allowed)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def new_form_key() -> str:
+    """A one-time key for the form being rendered (the CSRF token alone is reusable)."""
+    return secrets.token_urlsafe(24)
+
+
+def claim_form_key(key: str | None) -> str | None:
+    """Claim the key inside the action's transaction. None: go on. A URL: it was used, go there.
+
+    The key is inserted with the action's own rows: a replay collides on the primary key, and
+    its transaction (which would have acted twice) is rolled back.
+    """
+    if not key or len(key) > 64:
+        return None
+    existing = db.session.get(FormSubmission, key)
+    if existing is not None:
+        return existing.result_url if existing.user_id == current_user.id else None
+    db.session.add(
+        FormSubmission(key=key, user_id=current_user.id, created_at=now(), result_url="")
+    )
+    return None
+
+
+def finish_form_key(key: str | None, result_url: str) -> None:
+    """Record where the first submission led, so a replay lands on the same page."""
+    if not key or len(key) > 64:
+        return
+    submission = db.session.get(FormSubmission, key)
+    if submission is not None:
+        submission.result_url = result_url
+
+
+def commit_or_replay(key: str | None) -> Response | None:
+    """Commit the action; if a concurrent twin already committed the same key, follow it."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = db.session.get(FormSubmission, key) if key else None
+        if existing is not None and existing.result_url:
+            return redirect(existing.result_url)
+        raise
+    return None
+
+
+def local_time(instant: datetime | None, zone_name: str, with_zone: bool = True) -> str:
+    """An instant on a precinct's wall clock, with the zone, e.g. '2022-05-25 12:00 (UTC+06:00)'."""
+    if instant is None:
+        return ""
+    local = instant.astimezone(zone(zone_name))
+    text = local.strftime("%Y-%m-%d %H:%M")
+    if with_zone:
+        offset = local.strftime("%z")
+        text += f" ({zone_name}, UTC{offset[:3]}:{offset[3:]})"
+    return text

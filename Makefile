@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The demo election is the 2022 referendum: by default the demo server's clock starts inside its
+# issue window. `make run DEMO_CLOCK=2022-06-05T09:00:00+05:00` starts on voting day instead, and
+# `make run DEMO_CLOCK=` runs on the real clock.
+DEMO_CLOCK ?= 2022-05-25T10:00:00+06:00
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
@@ -37,8 +41,8 @@ system-deps:
 run: $(VENV)/.runtime-installed translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	@echo "Kuelik is serving on http://$(HOST):$(PORT)/"
-	$(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) 'app:create_app()'
+	@echo "Kuelik is serving on http://$(HOST):$(PORT)/ (clock starts at: $(or $(DEMO_CLOCK),now))"
+	KUELIK_CLOCK_START="$(DEMO_CLOCK)" $(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) 'app:create_app()'
 
 test: $(VENV)/.dev-installed system-deps translations lint typecheck pytest
 

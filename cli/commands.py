@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from cryptography.hazmat.primitives import serialization
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from models import Precinct, Region, Role, TerritorialCommission, db
+from models import Election, Precinct, Region, Role, TerritorialCommission, db
 from models.user import PRECINCT_ROLES
 from seed.demo import DEFAULT_VOTER_COUNT, seed_demo
 from services.accounts import UserInput, create_user
@@ -30,6 +31,7 @@ from services.audit import SYSTEM
 from services.errors import InvalidInput, NotFound
 from services.importing import ImportAborted, ImportSummary, import_precincts, import_voters
 from services.passwords import check_password_strength
+from services.sealing import election_seal
 
 if TYPE_CHECKING:
     # Click exports the class only to type checkers.
@@ -338,7 +340,25 @@ def create_user_command(
     click.echo(message)
 
 
+@click.command("export-public-key")
+@click.argument("election_code")
+@with_appcontext
+def export_public_key_command(election_code: str) -> None:
+    """Print the election's seal public key (PEM), for precincts that check certificates offline."""
+    election = db.session.scalar(select(Election).where(Election.code == election_code))
+    if election is None:
+        raise click.ClickException(f"No election with the code {election_code!r}.")
+    seal = election_seal(Path(current_app.instance_path), election.code)
+    click.echo(
+        seal.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode("ascii"),
+        nl=False,
+    )
+
+
 commands: list[click.Command] = [
+    export_public_key_command,
     seed_demo_command,
     import_precincts_command,
     import_voters_command,

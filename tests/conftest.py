@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,9 @@ from sqlalchemy.orm import Session
 from app import create_app
 from models import Base, db
 from services.clock import FixedClock
+
+# Seal keys and other instance files of test apps go to a throwaway folder, not the checkout.
+os.environ.setdefault("KUELIK_INSTANCE_PATH", tempfile.mkdtemp(prefix="kuelik-test-instance-"))
 
 # Noon in Almaty on 25 May 2022: inside the issue window of the 2022 referendum.
 DEFAULT_NOW = datetime(2022, 5, 25, 6, 0, tzinfo=UTC)

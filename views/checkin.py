@@ -11,7 +11,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from forms.checkin import ConfirmForm, ScanForm
-from models import Election, Inclusion, Precinct, Role, db
+from models import Certificate, Election, Inclusion, Precinct, Role, VoterEntry, db
 from services.audit import record_event
 from services.documents import print_supplementary_list
 from services.elections import current_election
@@ -228,3 +228,25 @@ def supplementary_pdf() -> Response:
         mimetype="application/pdf",
         headers={"Content-Disposition": "inline; filename=supplementary-list.pdf"},
     )
+
+
+@bp.get("/marks")
+@roles_required(*STAFF)
+def marks() -> str:
+    """The home list on voting day: every voter of this precinct who holds a certificate."""
+    election, precinct, _seal = _context()
+    rows = db.session.execute(
+        select(VoterEntry, Certificate)
+        .join(
+            Certificate,
+            (Certificate.voter_id == VoterEntry.id)
+            & (Certificate.serial == VoterEntry.mark_serial),
+        )
+        .where(
+            VoterEntry.election_id == election.id,
+            VoterEntry.precinct_id == precinct.id,
+            VoterEntry.mark_serial.is_not(None),
+        )
+        .order_by(VoterEntry.surname, VoterEntry.given_name)
+    ).all()
+    return render_template("checkin/marks.html", precinct=precinct, rows=rows)

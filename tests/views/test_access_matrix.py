@@ -54,6 +54,7 @@ EXPECTED: dict[str, tuple[frozenset[str], bool]] = {
     "checkin.confirm": (DESK, False),
     "checkin.done": (DESK, False),
     "checkin.supplementary_pdf": (DESK, False),
+    "checkin.marks": (DESK, False),
     "admin.users": (MANAGERS, False),
     "admin.user": (MANAGERS, True),
     "admin.reset_password": (MANAGERS, True),

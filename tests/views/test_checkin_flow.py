@@ -121,3 +121,14 @@ def test_refusals_say_why_same_locality_and_hours(
         )
     ).all()
     assert sorted(refused) == ["not_voting_hours", "same_locality"]
+
+
+def test_home_list_shows_the_mark_of_every_certificate_holder(
+    sign_in: SignIn, world: World, session: Session
+) -> None:
+    _id, number, _code = _issued(session, world)
+    page = sign_in("clerk_almaly").get("/checkin/marks").get_data(as_text=True)
+    assert "Сәрсенбаев" in page
+    assert number in page
+    other = sign_in("checkin_oral").get("/checkin/marks").get_data(as_text=True)
+    assert "Сәрсенбаев" not in other

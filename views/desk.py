@@ -483,49 +483,46 @@ def _neutralise(cell: str) -> str:
 
 
 def _register_csv(rows: Iterator[Certificate], form: RegisterFilterForm) -> Response:
-    def generate() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
+    """The register as CSV; cells that a spreadsheet would run as formulas are defused."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            _("Number"),
+            _("Voter"),
+            _("IIN"),
+            _("Issued (local time)"),
+            _("Received by"),
+            _("State"),
+            _("Precinct"),
+        ]
+    )
+    for certificate in rows:
+        if not _on_day(certificate, form.day.data):
+            continue
+        case = certificate.case
+        received_by = (
+            _("voter")
+            if certificate.handed_to is ApplicantKind.VOTER
+            else _("representative: %(name)s", name=case.representative_name or "")
+        )
         writer.writerow(
             [
-                _("Number"),
-                _("Voter"),
-                _("IIN"),
-                _("Issued (local time)"),
-                _("Received by"),
-                _("State"),
-                _("Precinct"),
+                _neutralise(cell)
+                for cell in (
+                    format_certificate_number(certificate.serial),
+                    certificate.voter.full_name,
+                    mask_iin(certificate.voter.iin),
+                    local_time(certificate.issued_at, certificate.precinct.time_zone),
+                    received_by,
+                    certificate_state_text(certificate.state.value),
+                    str(certificate.precinct.number),
+                )
             ]
         )
-        for certificate in rows:
-            if not _on_day(certificate, form.day.data):
-                continue
-            case = certificate.case
-            received_by = (
-                _("voter")
-                if certificate.handed_to is ApplicantKind.VOTER
-                else _("representative: %(name)s", name=case.representative_name or "")
-            )
-            writer.writerow(
-                [
-                    _neutralise(cell)
-                    for cell in (
-                        format_certificate_number(certificate.serial),
-                        certificate.voter.full_name,
-                        mask_iin(certificate.voter.iin),
-                        local_time(certificate.issued_at, certificate.precinct.time_zone),
-                        received_by,
-                        certificate_state_text(certificate.state.value),
-                        str(certificate.precinct.number),
-                    )
-                ]
-            )
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-
+    # Built whole while the session is open: a precinct's register is small (hundreds of rows).
     return Response(
-        generate(),
+        buffer.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=register.csv"},
     )

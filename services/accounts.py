@@ -52,60 +52,37 @@ def authenticate(
     session: Session, username: str, password: str, now: datetime, client: str
 ) -> SignInResult:
     """Check a password; every success, failure and lockout is an audit event."""
-    moment = Moment(now, ACCOUNT_ZONE)
     key = _throttle_key(username)
     throttle = session.get(LoginThrottle, key)
-    payload = {"account": key[:16], "client": client[:64]}
-    if throttle is not None and throttle.locked_until is not None and now < throttle.locked_until:
+
+    def outcome(user: User | None, refusal: SignInRefusal | None) -> SignInResult:
         record_event(
             session,
-            actor=Actor(None, "anonymous"),
-            moment=moment,
+            actor=Actor(None, "anonymous") if user is None else actor_of(user),
+            moment=Moment(now, ACCOUNT_ZONE),
             event="sign_in",
-            outcome="refused",
-            code=SignInRefusal.THROTTLED,
-            payload=payload,
+            outcome="accepted" if refusal is None else "refused",
+            precinct_id=None if user is None else user.precinct_id,
+            code=refusal,
+            # The account is named by its throttle key, never by the username typed.
+            payload={"account": key[:16], "client": client[:64]},
         )
-        return SignInResult(None, SignInRefusal.THROTTLED)
+        return SignInResult(user if refusal is None else None, refusal)
+
+    if throttle is not None and throttle.locked_until is not None and now < throttle.locked_until:
+        return outcome(None, SignInRefusal.THROTTLED)
     user = session.scalar(
         select(User).where(func.lower(User.username) == username.strip().casefold())
     )
     valid = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not valid:
         _count_failure(session, key, throttle, now)
-        record_event(
-            session,
-            actor=Actor(None, "anonymous"),
-            moment=moment,
-            event="sign_in",
-            outcome="refused",
-            code=SignInRefusal.BAD_CREDENTIALS,
-            payload=payload,
-        )
-        return SignInResult(None, SignInRefusal.BAD_CREDENTIALS)
+        return outcome(None, SignInRefusal.BAD_CREDENTIALS)
     if not user.active:
-        record_event(
-            session,
-            actor=actor_of(user),
-            moment=moment,
-            event="sign_in",
-            outcome="refused",
-            code=SignInRefusal.INACTIVE,
-            payload=payload,
-        )
-        return SignInResult(None, SignInRefusal.INACTIVE)
+        return outcome(user, SignInRefusal.INACTIVE)
     if throttle is not None:
         session.delete(throttle)
-    record_event(
-        session,
-        actor=actor_of(user),
-        moment=moment,
-        event="sign_in",
-        outcome="accepted",
-        precinct_id=user.precinct_id,
-        payload=payload,
-    )
-    return SignInResult(user)
+    return outcome(user, None)
 
 
 def _count_failure(

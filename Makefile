@@ -30,12 +30,18 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
 translations: $(VENV)/.runtime-installed
 	$(BIN)/pybabel -q compile -d translations
 
-# pdftoppm renders documents to PNG in the tests; installed when missing and we are root.
+# Debian's pdftoppm (documents to PNG) and chromium (browser tests; never a downloaded build),
+# installed when missing and we are root.
 system-deps:
 	@if ! command -v pdftoppm >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; \
 	  else echo "note: pdftoppm missing (poppler-utils); document image tests will skip"; fi; \
+	fi
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: chromium missing; browser tests will skip (they fail under CI=true)"; fi; \
 	fi
 
 run: $(VENV)/.runtime-installed translations

@@ -91,7 +91,8 @@ def record_event(
 
 @dataclass
 class TransitionAuditor:
-    """The machine's listener: one audit event per fired event, accepted or refused."""
+    """The machine's listener: one audit event per fired event, accepted or refused, and the
+    case's created/updated stamps on the server clock."""
 
     session: Session
     actor: Actor
@@ -104,6 +105,12 @@ class TransitionAuditor:
 
     def __call__(self, transition: Transition) -> None:
         refusal = transition.refusal
+        if refusal is None or transition.source is None:
+            # The case's own times come from the server clock of the transition, never the
+            # database's or the machine's wall clock (a demonstration clock must show too).
+            if self.case.created_at is None:
+                self.case.created_at = transition.moment.now
+            self.case.updated_at = transition.moment.now
         self.last_event = record_event(
             self.session,
             actor=self.actor,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -34,9 +34,14 @@ def test_apply_issue_and_include_elsewhere(session: Session) -> None:
     session.commit()
     assert outcome.accepted, outcome.refusal
     assert outcome.case.state is CaseState.RECEIVED
-    issued = issue_certificate(session, clerk, outcome.case.id, now)
+    # The case's times are the server clock's (here 2022), not the machine's wall clock.
+    assert outcome.case.created_at == now
+    assert outcome.case.updated_at == now
+    later = now + timedelta(minutes=5)
+    issued = issue_certificate(session, clerk, outcome.case.id, later)
     session.commit()
     assert issued.accepted
+    assert issued.case.updated_at == later
     assert issued.certificate is not None
     session.refresh(voter)
     assert voter.mark_serial == issued.certificate.serial

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import Babel
 from flask_migrate import Migrate
+from werkzeug.routing import IntegerConverter, Map
 
 from extensions import bootstrap, csrf, login_manager
 from models import db
@@ -119,9 +120,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+class BoundedInt(IntegerConverter):
+    """Ids in URLs fit the database's integers: larger numbers are simply not found (404)."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def _register_blueprints(app: Flask) -> None:
     from views import register_views
 
+    app.url_map.converters["int"] = BoundedInt
     register_views(app)
 
 

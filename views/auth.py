@@ -12,7 +12,7 @@ from models import Role, db
 from services.accounts import SignInRefusal, authenticate, set_password, sign_out
 from services.errors import InvalidInput
 from services.passwords import verify_password
-from views.web import current_actor, now
+from views.web import current_actor, now, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -27,12 +27,6 @@ HOME_BY_ROLE = {
 
 def home_url() -> str:
     return url_for(HOME_BY_ROLE.get(current_user.role, "public.index"))
-
-
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -55,7 +49,7 @@ def login() -> str | Response:
             login_user(result.user)
             session["signed_in_at"] = instant.isoformat()
             session["seen_at"] = instant.isoformat()
-            return redirect(_safe_next(request.args.get("next")) or home_url())
+            return redirect(safe_next(request.args.get("next")) or home_url())
         messages = {
             SignInRefusal.BAD_CREDENTIALS: _("Wrong username or password."),
             SignInRefusal.THROTTLED: _(

@@ -83,6 +83,9 @@ bp = Blueprint("desk", __name__, url_prefix="/desk")
 
 CLERK = (Role.CLERK,)
 READERS = (Role.CLERK, Role.TERRITORIAL, Role.ADMIN)
+# Register filter bounds: far wider than any election, narrow enough for date arithmetic.
+MIN_DAY = date(2000, 1, 1)
+MAX_DAY = date(2199, 12, 31)
 # Every zone the country has used lies within this of UTC.
 DAY_MARGIN = timedelta(hours=14)
 
@@ -448,12 +451,23 @@ def register() -> str | Response:
         SelectChoice(state.value, certificate_state_text(state.value)) for state in CertificateState
     ]
     if request.args and not form.validate():
+        # A filter that does not validate filters nothing (the form shows what was wrong).
+        form.state.data = ""
         form.day.data = None
     statement = scoped(select(Certificate), Certificate.precinct_id, current_actor()).where(
         Certificate.election_id == election.id
     )
     if form.state.data:
         statement = statement.where(Certificate._state == CertificateState(form.state.data))
+    if form.day.data and not MIN_DAY <= form.day.data <= MAX_DAY:
+        form.day.errors = [
+            _(
+                "Choose a date between %(first)s and %(last)s.",
+                first=MIN_DAY.isoformat(),
+                last=MAX_DAY.isoformat(),
+            )
+        ]
+        form.day.data = None
     if form.day.data:
         # A superset in SQL (any zone's wall-clock day lies within it), exact per row below.
         wide_start = datetime.combine(form.day.data, time(0), tzinfo=UTC) - DAY_MARGIN

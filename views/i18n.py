@@ -8,6 +8,7 @@ from flask import Blueprint, Response, redirect, request, url_for
 from flask_login import current_user
 
 from models import db
+from views.web import safe_next
 
 LANGUAGES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 LANGUAGE_COOKIE = "kuelik_lang"
@@ -38,9 +39,7 @@ def set_language(code: str) -> Response:
         parts = urlsplit(request.referrer)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
     # Only our own paths: an open redirect would let a link send a clerk elsewhere.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("public.index")
-    response = redirect(target)
+    response = redirect(safe_next(target) or url_for("public.index"))
     response.set_cookie(
         LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
     )

@@ -106,6 +106,19 @@ def commit_or_replay(key: str | None) -> Response | None:
     return None
 
 
+def safe_next(target: str | None) -> str | None:
+    """A redirect target only if it is a path on this site.
+
+    Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so "/\t/evil" or
+    "/\\evil" would become "//evil", another site: any control character or backslash is refused.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    return target
+
+
 def local_time(instant: datetime | None, zone_name: str, with_zone: bool = True) -> str:
     """An instant on a precinct's wall clock, with the zone, e.g. '2022-05-25 12:00 (UTC+06:00)'."""
     if instant is None:

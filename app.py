@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from datetime import datetime
@@ -27,10 +28,21 @@ def _secret_key(instance_path: Path) -> str:
 
 
 def _secret_file(path: Path) -> str:
-    """A random secret created once (mode 600) and read back ever after."""
+    """A random secret created once (mode 600) and read back ever after.
+
+    Workers starting together must agree: each writes a private temporary file and links it
+    into place; whoever links first wins, and everyone reads the winner's secret.
+    """
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
     return path.read_text().strip()
 
 

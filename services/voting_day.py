@@ -138,10 +138,16 @@ def present_certificate(
         probe = _StateProbe(case.state)
         transition = CaseMachine(probe, [_refusals_only(auditor)]).present(ctx)
         session.flush()
+        _alert_if_repeated(
+            session, actor, moment, receiving.id, election_id, certificate, transition
+        )
         return PresentationOutcome(transition.refusal, certificate, case, transition)
     transition = CaseMachine(case, [auditor]).present(ctx)
     if transition.refusal is not None:
         session.flush()
+        _alert_if_repeated(
+            session, actor, moment, receiving.id, election_id, certificate, transition
+        )
         return PresentationOutcome(transition.refusal, certificate, case, transition)
     session.flush()
     close_certificate(session, certificate, CERTIFICATE_TARGETS[transition.event], now)
@@ -173,16 +179,23 @@ def _presented_payload(number_text: str) -> dict[str, object]:
         return {"typed_length": len(number_text.strip())}
 
 
-def _alert_on_repeat(
+def _alert_if_repeated(
     session: Session,
     actor: Actor,
     moment: Moment,
     precinct_id: int,
     election_id: int,
     certificate: Certificate,
+    transition: Transition,
 ) -> None:
-    """A used or void certificate presented again: raise an alert for the territorial commission."""
-    earlier = session.scalar(
+    """A used or void certificate presented more than once: alert the territorial commission.
+
+    Runs after the refusal's own audit event is flushed, so the count includes it.
+    """
+    refusal = transition.refusal
+    if refusal is None or refusal.code not in (RefusalCode.ALREADY_USED, RefusalCode.VOID):
+        return
+    attempts = session.scalar(
         select(func.count()).where(
             AuditEvent.certificate_id == certificate.id,
             AuditEvent.event == str(Event.INCLUDE),
@@ -190,7 +203,7 @@ def _alert_on_repeat(
             AuditEvent.code.in_([str(RefusalCode.ALREADY_USED), str(RefusalCode.VOID)]),
         )
     )
-    if earlier:
+    if attempts and attempts >= 2:
         record_event(
             session,
             actor=actor,
@@ -200,8 +213,9 @@ def _alert_on_repeat(
             precinct_id=precinct_id,
             election_id=election_id,
             certificate_id=certificate.id,
-            payload={"earlier_attempts": int(earlier), "serial": certificate.serial},
+            payload={"refused_attempts": int(attempts), "serial": certificate.serial},
         )
+        session.flush()
 
 
 class _StateProbe:

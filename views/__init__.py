@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
@@ -124,6 +124,8 @@ def _http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
 def _database_unreachable(error: OperationalError) -> tuple[str, int]:
     """The database is briefly away: nothing half-done stays, the clerk simply retries."""
     db.session.rollback()
+    # Render as anonymous: loading the signed-in user would ask the missing database again.
+    g._login_user = login_manager.anonymous_user()
     return (
         render_template(
             "error.html",

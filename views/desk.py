@@ -457,7 +457,8 @@ def register() -> str | Response:
     statement = scoped(select(Certificate), Certificate.precinct_id, current_actor()).where(
         Certificate.election_id == election.id
     )
-    if form.state.data:
+    # Optional() lets blank text through validation: only a real state filters.
+    if form.state.data in CertificateState._value2member_map_:
         statement = statement.where(Certificate._state == CertificateState(form.state.data))
     if form.day.data and not MIN_DAY <= form.day.data <= MAX_DAY:
         form.day.errors = [

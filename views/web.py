@@ -78,9 +78,17 @@ def claim_form_key(key: str | None) -> str | None:
     existing = db.session.get(FormSubmission, key)
     if existing is not None:
         return existing.result_url if existing.user_id == current_user.id else None
-    db.session.add(
-        FormSubmission(key=key, user_id=current_user.id, created_at=now(), result_url="")
-    )
+    try:
+        # Inserted at once: a twin request in flight waits here, then finds the key taken.
+        with db.session.begin_nested():
+            db.session.add(
+                FormSubmission(key=key, user_id=current_user.id, created_at=now(), result_url="")
+            )
+    except IntegrityError:
+        twin = db.session.get(FormSubmission, key, populate_existing=True)
+        if twin is not None and twin.user_id == current_user.id and twin.result_url:
+            return twin.result_url
+        return request.path
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -29,9 +30,9 @@ def _strip(value: Any) -> Any:
 
 
 def _printable(form: FlaskForm, field: Any) -> None:
-    """Control characters have no place on a legal document."""
+    """Control characters (C0, DEL, C1) have no place on a legal document."""
     data = field.data or ""
-    if any(ord(char) < 32 and char not in "\t\r\n" for char in data):
+    if any(unicodedata.category(char) == "Cc" and char not in "\t\r\n" for char in data):
         raise ValidationError(_l("Remove the control characters from this field."))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
@@ -31,6 +31,7 @@ def register_views(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = ""
     login_manager.user_loader(_load_user)
+    app.before_request(_refuse_nul_bytes)
     app.before_request(_enforce_session_limits)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -52,6 +53,14 @@ def _load_user(user_id: str) -> User | None:
         select(User).where(User.id == int(raw_id), User.session_token == token, User.active)
     )
     return user
+
+
+def _refuse_nul_bytes() -> None:
+    """No text field of ours can hold NUL (PostgreSQL refuses it): reject such input up front."""
+    for values in (request.args, request.form):
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                abort(400)
 
 
 def _enforce_session_limits() -> Response | None:

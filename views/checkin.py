@@ -213,7 +213,8 @@ def confirm() -> str | Response:
 def done(inclusion_id: int) -> str:
     _election, precinct, _seal = _context()
     inclusion = db.session.get(Inclusion, inclusion_id) if inclusion_id else None
-    if inclusion is not None and inclusion.precinct_id != precinct.id:
+    # 0 means "taken back at home"; any other id must be an inclusion at this precinct.
+    if inclusion_id and (inclusion is None or inclusion.precinct_id != precinct.id):
         deny()
     return _screen(inclusion=inclusion, returned=inclusion is None)
 

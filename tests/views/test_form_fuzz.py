@@ -75,7 +75,7 @@ from tests.views.fuzzing import (
 from workflow.errors import MANUAL_REFUSAL_CODES
 from workflow.numbers import format_certificate_number
 from workflow.rules import Representative
-from workflow.states import CaseState
+from workflow.states import ApplicantKind, CaseState
 
 EXAMPLES = int(os.environ.get("KUELIK_FUZZ_EXAMPLES", "25"))
 ON_POSTGRES = os.environ.get("KUELIK_FUZZ_POSTGRES") == "1"
@@ -522,7 +522,20 @@ def test_apply(
         assert case.precinct_id == stage.world.almaty_almaly.id, describe(data)
         assert case.voter_iin == iin, describe(data)
         assert case.state in (CaseState.RECEIVED, CaseState.REFUSED), describe(data)
+        case_id, received = case.id, case.state is CaseState.RECEIVED
+        by_proxy = case.applicant_kind is ApplicantKind.REPRESENTATIVE
         stage.session.rollback()
+        # What was typed ends up on paper: the certificate (or refusal notice) must print.
+        if received:
+            handed_to = ApplicantKind.REPRESENTATIVE if by_proxy else ApplicantKind.VOTER
+            clerk = stage.world.actor("clerk_almaly")
+            issue_certificate(stage.session, clerk, case_id, ISSUE_TIME, handed_to)
+            stage.session.commit()
+        printed = stage.fuzzer.send(client, "GET", f"/desk/cases/{case_id}/print")
+        assert printed.status == 200, f"{printed.status} printing after {describe(data)}"
+        assert printed.response.data.startswith(b"%PDF"), describe(data)
+        for url in ("/desk/register?format=csv", "/desk/register.pdf"):
+            stage.fuzzer.send(client, "GET", url)
 
 
 REFUSAL_CODES = tuple(sorted(code.value for code in MANUAL_REFUSAL_CODES))
@@ -1058,7 +1071,8 @@ def test_numbers_in_the_path(stage: Stage, number: int) -> None:
                 url,
                 {"csrf_token": stage.token(username)} if method == "POST" else None,
             )
-            # /checkin/done/<id> of no inclusion shows the "taken back" screen (see the report).
+            # /checkin/done/<id> of no inclusion answers 200 with the "taken back" screen: not a
+            # crash, but a made-up id ought to be a 404 (reported, not asserted here).
             allowed = (200, 302, 404) if "/done/" in pattern else (302, 404)
             assert answer.status in allowed, f"{answer.status} on {method} {url}"
             stage.fuzzer.unchanged(before, f"{method} {url}")
@@ -1088,6 +1102,7 @@ NEW_USER = {
 }
 PINNED = (
     Pin("register-state", "clerk_almaly", "GET", "/desk/register", {"state": "nonsense"}, True),
+    Pin("register-state-blank", "clerk_almaly", "GET", "/desk/register", {"state": " "}, True),
     Pin("register-day-min", "clerk_almaly", "GET", "/desk/register", {"day": "0001-01-01"}, True),
     Pin("register-day-max", "clerk_almaly", "GET", "/desk/register", {"day": "9999-12-31"}, True),
     Pin(

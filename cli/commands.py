@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from models import Election, Precinct, Region, Role, TerritorialCommission, db
+from models import Election, Precinct, Region, Role, TerritorialCommission, User, db
 from models.user import PRECINCT_ROLES
 from seed.demo import DEFAULT_VOTER_COUNT, seed_demo
 from services.accounts import UserInput, create_user
@@ -32,6 +32,7 @@ from services.errors import InvalidInput, NotFound
 from services.importing import ImportAborted, ImportSummary, import_precincts, import_voters
 from services.passwords import check_password_strength
 from services.sealing import election_seal
+from services.tokens import create_token
 
 if TYPE_CHECKING:
     # Click exports the class only to type checkers.
@@ -357,10 +358,33 @@ def export_public_key_command(election_code: str) -> None:
     )
 
 
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", required=True, help="What will use the token, e.g. 'nightly import'.")
+@click.option("--days", type=click.IntRange(1, 366), default=90, show_default=True)
+@with_appcontext
+def create_token_command(username: str, name: str, days: int) -> None:
+    """Create an API token for a user and print it: it is shown this once, stored only hashed."""
+    with _transaction() as session:
+        user = session.scalar(select(User).where(User.username == username.strip()))
+        if user is None or not user.active:
+            raise click.ClickException(f"No active user is called {username.strip()!r}.")
+        created = create_token(
+            session,
+            SYSTEM,
+            owner_id=user.id,
+            name=name,
+            now=_now(),
+            lifetime=timedelta(days=days),
+        )
+    click.echo(created.secret)
+
+
 commands: list[click.Command] = [
     export_public_key_command,
     seed_demo_command,
     import_precincts_command,
     import_voters_command,
     create_user_command,
+    create_token_command,
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import HiddenField, IntegerField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange
 
 
 class LoginForm(FlaskForm):
@@ -24,3 +24,13 @@ class PasswordForm(FlaskForm):
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
     )
+
+
+class TokenForm(FlaskForm):
+    """A new API token: a name to recognise it by, and how long it lives."""
+
+    name = StringField(_l("Name (what will use it)"), validators=[DataRequired(), Length(max=100)])
+    lifetime_days = IntegerField(
+        _l("Valid for (days)"), default=90, validators=[DataRequired(), NumberRange(1, 366)]
+    )
+    form_key = HiddenField()

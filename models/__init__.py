@@ -8,6 +8,7 @@ from typing import Any
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Engine, event
 
+from models.api import ApiToken, IdempotentRequest, ImportJob, RateCounter
 from models.audit import AuditEvent
 from models.base import Base
 from models.case import Certificate, CertificateCase, Inclusion, SupplementaryList
@@ -19,6 +20,7 @@ from models.voter import VoterEntry
 db = SQLAlchemy(model_class=Base)
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "Base",
     "Certificate",
@@ -26,10 +28,13 @@ __all__ = [
     "CityDistrict",
     "Election",
     "FormSubmission",
+    "IdempotentRequest",
+    "ImportJob",
     "Inclusion",
     "Locality",
     "LoginThrottle",
     "Precinct",
+    "RateCounter",
     "Region",
     "Role",
     "StockRange",

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from models import LoginThrottle, Precinct, Role, User
+from models import ApiToken, LoginThrottle, Precinct, Role, User
 from models.user import PRECINCT_ROLES, new_session_token
 from services.audit import Actor, record_event
 from services.errors import InvalidInput, NotFound
@@ -214,6 +214,8 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool, now: 
         raise InvalidInput("active", "You cannot deactivate your own account.")
     user.active = active
     user.session_token = new_session_token()
+    if not active:
+        revoke_all_tokens(session, actor, user.id, now)
     record_event(
         session,
         actor=actor,
@@ -238,6 +240,7 @@ def move_user(session: Session, actor: Actor, user_id: int, data: UserInput, now
     )
     user.full_name = data.full_name.strip() or user.full_name
     user.session_token = new_session_token()
+    revoke_all_tokens(session, actor, user.id, now)
     record_event(
         session,
         actor=actor,
@@ -247,3 +250,24 @@ def move_user(session: Session, actor: Actor, user_id: int, data: UserInput, now
         precinct_id=user.precinct_id,
         payload={"user_id": user.id, "before": before, "role": user.role.value},
     )
+
+
+def revoke_all_tokens(session: Session, actor: Actor, owner_id: int, now: datetime) -> int:
+    """On deactivation or a move: a script keeps no rights its owner lost."""
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == owner_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    revoked = int(result.rowcount)  # type: ignore[attr-defined]
+    if revoked:
+        record_event(
+            session,
+            actor=actor,
+            moment=Moment(now, ACCOUNT_ZONE),
+            event="tokens_revoked",
+            outcome="accepted",
+            payload={"user_id": owner_id, "count": revoked},
+        )
+    return revoked

@@ -65,6 +65,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -319,8 +320,10 @@ class _RowErrors:
 class _Reference:
     """Lookups of existing reference rows, cached: bounded by the country, not by the file."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, commission_id: int | None = None) -> None:
         self.session = session
+        # A territorial commission imports only for its own precincts: others look absent.
+        self.commission_id = commission_id
         self._regions: dict[str, int | None] = {}
         self._elections: dict[str, int | None] = {}
         self._precincts: dict[int, dict[int, int]] = {}
@@ -339,9 +342,12 @@ class _Reference:
 
     def precinct_id(self, region_id: int, number: int) -> int | None:
         if region_id not in self._precincts:
-            rows = self.session.execute(
-                select(Precinct.number, Precinct.id).where(Precinct.region_id == region_id)
-            )
+            statement = select(Precinct.number, Precinct.id).where(Precinct.region_id == region_id)
+            if self.commission_id is not None:
+                statement = statement.where(
+                    Precinct.territorial_commission_id == self.commission_id
+                )
+            rows = self.session.execute(statement)
             self._precincts[region_id] = {int(n): int(i) for n, i in rows}
         return self._precincts[region_id].get(number)
 
@@ -449,9 +455,11 @@ def _check_voter(line: int, values: dict[str, str], ref: _Reference) -> _Checked
     )
 
 
-def _checked_voters(session: Session, stream: IO[str]) -> Iterator[_Checked]:
+def _checked_voters(
+    session: Session, stream: IO[str], commission_id: int | None = None
+) -> Iterator[_Checked]:
     """Every row of a voter file, checked, including duplicates in the file and in the database."""
-    ref = _Reference(session)
+    ref = _Reference(session, commission_id)
     # Election id and the IIN as an integer: exact, and about a third of the size of the string.
     seen: set[tuple[int, int]] = set()
     for chunk in _chunks(_read_rows(stream, VOTER_COLUMNS), BATCH_SIZE):
@@ -521,10 +529,12 @@ def import_voters(
     skip_errors: bool = False,
     actor: Actor = SYSTEM,
     progress: Progress | None = None,
+    commission_id: int | None = None,
 ) -> ImportSummary:
     """Import a voter list file (format in the module docstring); the caller commits.
 
     Nothing is written when any row is wrong, unless `skip_errors`; then the good rows are.
+    With `commission_id`, rows for precincts outside that territorial commission are errors.
     """
     summary = ImportSummary("voters", _file_name(source), skip_errors)
     elections: set[int] = set()
@@ -537,7 +547,14 @@ def import_voters(
         )
         elections.update(voter.election_id for voter in batch)
 
-    _run_import(session, source, summary, _checked_voters, insert_batch, progress)
+    _run_import(
+        session,
+        source,
+        summary,
+        partial(_checked_voters, commission_id=commission_id),
+        insert_batch,
+        progress,
+    )
     _audit(session, summary, actor, now, next(iter(elections)) if len(elections) == 1 else None)
     return summary
 

@@ -17,6 +17,8 @@ from werkzeug.wrappers import Response
 from extensions import login_manager
 from models import User, db
 from services.cases import ConcurrentChange
+from views.api import is_api_request
+from views.api.problems import plain_problem
 from views.web import local_time, now
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -24,10 +26,12 @@ ABSOLUTE_TIMEOUT = timedelta(hours=12)
 
 
 def register_views(app: Flask) -> None:
-    from views import admin, auth, checkin, desk, i18n, public
+    from views import admin, auth, checkin, desk, i18n, public, tokens
+    from views.api import register_api
 
-    for module in (public, auth, i18n, desk, checkin, admin):
+    for module in (public, auth, i18n, desk, checkin, admin, tokens):
         app.register_blueprint(module.bp)
+    register_api(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = ""
     login_manager.user_loader(_load_user)
@@ -57,7 +61,9 @@ def _load_user(user_id: str) -> User | None:
 
 def _refuse_nul_bytes() -> None:
     """No text field of ours can hold NUL (PostgreSQL refuses it): reject such input up front."""
-    for values in (request.args, request.form):
+    # API bodies are checked field by field by their schemas; only the query string is here.
+    sources = (request.args,) if is_api_request() else (request.args, request.form)
+    for values in sources:
         for key, value in values.items(multi=True):
             if "\x00" in key or "\x00" in value:
                 abort(400)
@@ -65,7 +71,7 @@ def _refuse_nul_bytes() -> None:
 
 def _enforce_session_limits() -> Response | None:
     """Idle 30 minutes or 12 hours in all: sign in again."""
-    if not current_user.is_authenticated:
+    if is_api_request() or not current_user.is_authenticated:
         return None
     instant = now()
     started = _stamp(session.get("signed_in_at"))
@@ -104,8 +110,10 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _csrf_error(error: CSRFError) -> tuple[str, int]:
+def _csrf_error(error: CSRFError) -> tuple[str, int] | Response:
     db.session.rollback()
+    if is_api_request():
+        return plain_problem(400)
     return (
         render_template(
             "error.html",
@@ -116,9 +124,15 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
     )
 
 
-def _http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+def _http_error(error: HTTPException) -> tuple[str, int] | HTTPException | Response:
     db.session.rollback()
     code = error.code or 500
+    if is_api_request():
+        response = plain_problem(code)
+        # A 405 must name the methods the address does take (RFC 9110 §15.5.6).
+        if allowed := getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(allowed)
+        return response
     if code == 404:
         title, message = _("Not found"), _("There is no such page or record.")
     elif code == 413:
@@ -130,9 +144,11 @@ def _http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
     return render_template("error.html", title=title, message=message), code
 
 
-def _database_unreachable(error: OperationalError) -> tuple[str, int]:
+def _database_unreachable(error: OperationalError) -> tuple[str, int] | Response:
     """The database is briefly away: nothing half-done stays, the clerk simply retries."""
     db.session.rollback()
+    if is_api_request():
+        return plain_problem(503)
     # Render as anonymous: loading the signed-in user would ask the missing database again.
     g._login_user = login_manager.anonymous_user()
     return (
@@ -145,8 +161,10 @@ def _database_unreachable(error: OperationalError) -> tuple[str, int]:
     )
 
 
-def _concurrent_change(error: ConcurrentChange) -> tuple[str, int]:
+def _concurrent_change(error: ConcurrentChange) -> tuple[str, int] | Response:
     db.session.rollback()
+    if is_api_request():
+        return plain_problem(409)
     return (
         render_template(
             "error.html",
@@ -157,7 +175,7 @@ def _concurrent_change(error: ConcurrentChange) -> tuple[str, int]:
     )
 
 
-def _unexpected_error(error: Exception) -> tuple[str, int]:
+def _unexpected_error(error: Exception) -> tuple[str, int] | Response:
     """A bug, not the user's fault: log it (no personal data in the message), answer politely."""
     from flask import current_app
 
@@ -165,6 +183,8 @@ def _unexpected_error(error: Exception) -> tuple[str, int]:
         raise error
     db.session.rollback()
     current_app.logger.exception("unexpected error on %s", request.endpoint)
+    if is_api_request():
+        return plain_problem(500)
     return (
         render_template(
             "error.html",

@@ -68,7 +68,7 @@ def _present(presented: Presented, seal: ElectionSeal, *, confirm: bool) -> Pres
         deny()
 
 
-def _explain(outcome: PresentationOutcome, precinct: Precinct) -> list[str]:
+def explain_refusal(outcome: PresentationOutcome, precinct: Precinct) -> list[str]:
     """What exactly went wrong and what the staff should tell the voter."""
     refusal = outcome.refusal
     if refusal is None:
@@ -149,7 +149,7 @@ def scan() -> str | Response:
     outcome = _present(presented, seal, confirm=False)
     db.session.commit()
     if outcome.refusal is not None:
-        return _screen(refusal=_explain(outcome, precinct), outcome=outcome)
+        return _screen(refusal=explain_refusal(outcome, precinct), outcome=outcome)
     confirm = ConfirmForm(formdata=None, scan=form.scan.data, form_key=new_form_key())
     certificate = outcome.certificate
     assert certificate is not None  # noqa: S101 - an accepted look always names the certificate
@@ -200,7 +200,7 @@ def confirm() -> str | Response:
     outcome = _present(presented, seal, confirm=True)
     if outcome.refusal is not None:
         db.session.commit()
-        return _screen(refusal=_explain(outcome, precinct), outcome=outcome)
+        return _screen(refusal=explain_refusal(outcome, precinct), outcome=outcome)
     target = url_for("checkin.done", inclusion_id=outcome.inclusion.id if outcome.inclusion else 0)
     finish_form_key(key, target)
     if replay := commit_or_replay(key):

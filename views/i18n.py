@@ -17,6 +17,9 @@ bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str:
+    if request.path.startswith("/api/"):
+        # Programs say what they read in Accept-Language; English unless they ask otherwise.
+        return request.accept_languages.best_match(list(LANGUAGES)) or "en"
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen

@@ -1,0 +1,167 @@
+"""CSV imports sent over the API, run as jobs: queued, running with progress, done or failed.
+
+The import itself is one transaction (all or nothing, see services.importing); progress cannot be
+written to the database meanwhile (SQLite holds its one write lock), so it goes to a small file
+beside the upload, which every worker can read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import ImportJob, Role
+from services.audit import Actor
+from services.errors import NotFound
+from services.importing import ImportAborted, ImportSummary, import_precincts, import_voters
+
+MAX_ERROR_LINES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    rows_checked: int
+    rows_imported: int
+
+
+def job_folder(instance: Path) -> Path:
+    folder = instance / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def upload_path(instance: Path, job_id: int) -> Path:
+    return job_folder(instance) / f"{job_id}.csv"
+
+
+def _progress_path(instance: Path, job_id: int) -> Path:
+    return job_folder(instance) / f"{job_id}.progress.json"
+
+
+def queue_import(
+    session: Session, actor: Actor, *, kind: str, file_name: str, skip_errors: bool, now: datetime
+) -> ImportJob:
+    """Record a job; the caller saves the upload at `upload_path` and starts `run_import_job`."""
+    job = ImportJob(
+        kind=kind,
+        status="queued",
+        file_name=file_name[:200] or "upload.csv",
+        skip_errors=skip_errors,
+        created_by_id=actor.user_id,
+        created_at=now,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def visible_job(session: Session, actor: Actor, job_id: int) -> ImportJob:
+    """Admins see every job; others only their own."""
+    job = session.get(ImportJob, job_id)
+    if job is None or (actor.role != Role.ADMIN.value and job.created_by_id != actor.user_id):
+        raise NotFound("import job")
+    return job
+
+
+def read_progress(instance: Path, job: ImportJob) -> Progress:
+    """The running job's counts from its progress file (the row's own once it has ended)."""
+    if job.status != "running":
+        return Progress(job.rows_checked, job.rows_imported)
+    try:
+        data = json.loads(_progress_path(instance, job.id).read_text())
+        return Progress(int(data["checked"]), int(data["imported"]))
+    except (OSError, ValueError, KeyError):
+        return Progress(job.rows_checked, job.rows_imported)
+
+
+def run_import_job(
+    session: Session,
+    actor: Actor,
+    job_id: int,
+    instance: Path,
+    clock: Callable[[], datetime],
+) -> None:
+    """Run one queued job to its end; the upload and the progress file are removed after."""
+    job = session.get_one(ImportJob, job_id)
+    job.status = "running"
+    job.started_at = clock()
+    session.commit()
+    source = upload_path(instance, job_id)
+    progress_file = _progress_path(instance, job_id)
+    counts = {"checked": 0, "imported": 0}
+
+    def progress(phase: str, rows: int) -> None:
+        counts["checked" if phase == "check" else "imported"] += rows
+        scratch = progress_file.with_suffix(".tmp")
+        scratch.write_text(json.dumps(counts))
+        os.replace(scratch, progress_file)
+
+    # Whatever goes wrong (the database away, a bug), the job row ends as failed.
+    outcome: dict[str, Any] = {"status": "failed", "failure": "internal error", "summary": None}
+    try:
+        summary = _import(session, actor, job, source, clock(), progress)
+        session.commit()
+        outcome = {"status": "done", "failure": None, "summary": _summary(summary)}
+    except (ImportAborted, OSError) as error:
+        session.rollback()
+        outcome["failure"] = str(error)[:500]
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        job = session.get_one(ImportJob, job_id, populate_existing=True)
+        job.status = outcome["status"]
+        job.summary = outcome["summary"]
+        job.failure = outcome["failure"]
+        job.rows_checked = counts["checked"]
+        job.rows_imported = counts["imported"] if outcome["status"] == "done" else 0
+        job.finished_at = clock()
+        session.commit()
+        for leftover in (source, progress_file):
+            leftover.unlink(missing_ok=True)
+
+
+def _import(
+    session: Session,
+    actor: Actor,
+    job: ImportJob,
+    source: Path,
+    now: datetime,
+    progress: Callable[[str, int], None],
+) -> ImportSummary:
+    if job.kind == "precincts":
+        return import_precincts(
+            session, source, now=now, skip_errors=job.skip_errors, actor=actor, progress=progress
+        )
+    return import_voters(
+        session,
+        source,
+        now=now,
+        skip_errors=job.skip_errors,
+        actor=actor,
+        progress=progress,
+        commission_id=actor.territorial_commission_id
+        if actor.role == Role.TERRITORIAL.value
+        else None,
+    )
+
+
+def _summary(summary: ImportSummary) -> dict[str, Any]:
+    return {
+        "read": summary.read,
+        "imported": summary.imported,
+        "skipped": summary.skipped,
+        "invalid": summary.invalid,
+        "errors": summary.error_count,
+        "file_unreadable": summary.file_unreadable,
+        "written": summary.written,
+        "created": summary.created,
+        "error_lines": [str(error) for error in summary.errors[:MAX_ERROR_LINES]],
+    }

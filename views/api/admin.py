@@ -1,0 +1,220 @@
+"""Stock of certificate numbers, reconciliation, and CSV imports answered with a job."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from flask import Flask, current_app, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Precinct, Role, StockRange, db
+from services.audit import Actor
+from services.import_jobs import (
+    queue_import,
+    read_progress,
+    run_import_job,
+    upload_path,
+    visible_job,
+)
+from services.scope import scoped
+from services.stock import add_stock_range, reconcile
+from views.api.convert import election_or_current, next_after, readable_precinct, stock_out
+from views.api.core import Result, api_now, operation
+from views.api.schemas import (
+    ImportIn,
+    ImportJobOut,
+    ReconciliationOut,
+    StockIn,
+    StockList,
+    StockOut,
+    StockQuery,
+)
+from workflow.calendar import Moment
+
+MANAGERS = frozenset({Role.ADMIN.value, Role.TERRITORIAL.value})
+READERS = frozenset({Role.ADMIN.value, Role.TERRITORIAL.value, Role.CLERK.value})
+
+
+@operation(
+    "GET",
+    "/stock",
+    summary="Ranges of certificate numbers held by the precincts the caller may see",
+    tag="stock",
+    roles=READERS,
+    query=StockQuery,
+    responses={200: StockList},
+)
+def list_stock(actor: Actor, query: StockQuery) -> Result:
+    election = election_or_current(query.election_id)
+    statement = scoped(select(StockRange), StockRange.precinct_id, actor).where(
+        StockRange.election_id == election.id
+    )
+    if query.precinct_id is not None:
+        statement = statement.where(StockRange.precinct_id == query.precinct_id)
+    if query.after is not None:
+        statement = statement.where(StockRange.id > query.after)
+    rows = list(db.session.scalars(statement.order_by(StockRange.id).limit(query.limit)))
+    return Result(
+        200,
+        StockList(
+            items=[stock_out(row) for row in rows],
+            next_after=next_after([row.id for row in rows], query.limit),
+        ),
+    )
+
+
+@operation(
+    "POST",
+    "/stock",
+    summary="Hand a range of numbers down to a precinct (its territorial commission or admin)",
+    tag="stock",
+    roles=MANAGERS,
+    body=StockIn,
+    responses={201: StockOut},
+)
+def add_stock(actor: Actor, body: StockIn) -> Result:
+    election = election_or_current(body.election_id)
+    precinct = db.session.get(Precinct, body.precinct_id)
+    zone_name = precinct.time_zone if precinct is not None else "Asia/Almaty"
+    stock = add_stock_range(
+        db.session,
+        actor,
+        election_id=election.id,
+        precinct_id=body.precinct_id,
+        first_serial=body.first_serial,
+        last_serial=body.last_serial,
+        moment=Moment(api_now(), zone_name),
+    )
+    return Result(201, stock_out(stock))
+
+
+@operation(
+    "GET",
+    "/precincts/{precinct_id}/reconciliation",
+    summary="received = issued + spoilt + unused, for one precinct",
+    tag="stock",
+    roles=READERS,
+    responses={200: ReconciliationOut},
+)
+def precinct_reconciliation(actor: Actor, precinct_id: int) -> Result:
+    precinct = readable_precinct(actor, precinct_id)
+    election = election_or_current(None)
+    figures = reconcile(db.session, election.id, [precinct.id])
+    return Result(
+        200,
+        ReconciliationOut(
+            precinct_id=precinct.id,
+            received=figures.received,
+            issued=figures.issued,
+            spoilt=figures.spoilt,
+            unused=figures.unused,
+            balanced=figures.balanced,
+        ),
+    )
+
+
+def _job_out(job_id: int, actor: Actor) -> ImportJobOut:
+    job = visible_job(db.session, actor, job_id)
+    progress = read_progress(Path(current_app.instance_path), job)
+    return ImportJobOut(
+        id=job.id,
+        kind=job.kind,  # type: ignore[arg-type]
+        status=job.status,  # type: ignore[arg-type]
+        file_name=job.file_name,
+        skip_errors=job.skip_errors,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        rows_checked=progress.rows_checked,
+        rows_imported=progress.rows_imported,
+        summary=job.summary,
+        failure=job.failure,
+    )
+
+
+def _start(actor: Actor, kind: str, body: ImportIn) -> Result:
+    job = queue_import(
+        db.session,
+        actor,
+        kind=kind,
+        file_name=body.file.filename,
+        skip_errors=body.skip_errors,
+        now=api_now(),
+    )
+    instance = Path(current_app.instance_path)
+    body.file.save(upload_path(instance, job.id))
+    job_id = job.id
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def start() -> None:
+        # Only after the job row and the idempotency record are committed: the runner takes
+        # the database's write lock (on SQLite, for the whole import).
+        if app.config.get("KUELIK_IMPORTS_INLINE"):
+            _run(app, actor, job_id)
+        else:
+            threading.Thread(target=_run, args=(app, actor, job_id), daemon=True).start()
+
+    return Result(
+        202,
+        _job_out(job_id, actor),
+        location=url_for("api.get_import", job_id=job_id),
+        after_commit=start,
+    )
+
+
+def _run(app: Flask, actor: Actor, job_id: int) -> None:
+    with app.app_context():
+        clock = app.extensions["kuelik_clock"]
+        try:
+            with Session(db.engine) as session:
+                run_import_job(session, actor, job_id, Path(app.instance_path), clock.now)
+        except Exception:
+            # The job row already says failed; the cause goes to the log (no personal data).
+            app.logger.exception("import job %s failed", job_id)
+
+
+@operation(
+    "POST",
+    "/imports/precincts",
+    summary="Import precincts from a CSV file (admin): answered with a job",
+    tag="imports",
+    roles=frozenset({Role.ADMIN.value}),
+    body=ImportIn,
+    body_media_type="multipart/form-data",
+    responses={202: ImportJobOut},
+    description="The file format is described in services/importing.py and the README.",
+)
+def import_precincts_job(actor: Actor, body: ImportIn) -> Result:
+    return _start(actor, "precincts", body)
+
+
+@operation(
+    "POST",
+    "/imports/voters",
+    summary="Import a voter list from a CSV file: answered with a job",
+    tag="imports",
+    roles=MANAGERS,
+    body=ImportIn,
+    body_media_type="multipart/form-data",
+    responses={202: ImportJobOut},
+    description=(
+        "A territorial commission imports only for its own precincts; other rows are errors. "
+        "All or nothing unless `skip_errors`."
+    ),
+)
+def import_voters_job(actor: Actor, body: ImportIn) -> Result:
+    return _start(actor, "voters", body)
+
+
+@operation(
+    "GET",
+    "/imports/{job_id}",
+    summary="An import job: status, progress, and the summary once it ends",
+    tag="imports",
+    roles=MANAGERS,
+    responses={200: ImportJobOut},
+)
+def get_import(actor: Actor, job_id: int) -> Result:
+    return Result(200, _job_out(job_id, actor))

@@ -1,0 +1,202 @@
+"""Voting day over the API: look at a certificate, take it in or back home, the lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from models import Election, Inclusion, Precinct, Role, db
+from services.audit import Actor, record_event
+from services.documents import print_supplementary_list
+from services.scope import scoped
+from services.sealing import Presented, election_seal, read_presented
+from services.voting_day import PresentationOutcome, present_certificate
+from views.api.convert import (
+    election_or_current,
+    inclusion_out,
+    next_after,
+    precinct_ref,
+    readable_precinct,
+)
+from views.api.core import Result, api_now, operation, problem_result
+from views.api.problems import Problem, violation_problem
+from views.api.schemas import (
+    HolderOut,
+    InclusionList,
+    InclusionQuery,
+    PresentIn,
+    PresentOut,
+)
+from views.checkin import explain_refusal
+from workflow.calendar import Moment
+from workflow.errors import RuleViolation
+from workflow.iin import mask_iin
+from workflow.numbers import format_certificate_number
+
+STAFF = frozenset({Role.CLERK.value, Role.CHECKIN.value})
+READERS = frozenset(
+    {Role.CLERK.value, Role.CHECKIN.value, Role.TERRITORIAL.value, Role.ADMIN.value}
+)
+PRESENT_REFUSALS = (
+    "not_voting_hours",
+    "not_found",
+    "forged",
+    "already_used",
+    "void",
+    "same_locality",
+    "mistyped_number",
+    "policy_forbids",
+)
+
+
+def _desk(actor: Actor) -> tuple[Election, Precinct]:
+    election = election_or_current(None)
+    precinct = db.session.get(Precinct, actor.precinct_id) if actor.precinct_id else None
+    if precinct is None:  # pragma: no cover - staff roles always have a precinct
+        raise Problem(404, "not_found", _("There is no such record."))
+    return election, precinct
+
+
+def _present(actor: Actor, body: PresentIn, *, confirm: bool) -> Result:
+    election, precinct = _desk(actor)
+    seal = election_seal(Path(current_app.instance_path), election.code)
+    if body.qr is not None:
+        try:
+            presented = read_presented(body.qr, seal)
+        except RuleViolation as violation:
+            record_event(
+                db.session,
+                actor=actor,
+                moment=Moment(api_now(), precinct.time_zone),
+                event="include",
+                outcome="refused",
+                precinct_id=precinct.id,
+                election_id=election.id,
+                code=str(violation.code),
+                payload={"input": "seal"},
+            )
+            return problem_result(violation_problem(violation))
+    else:
+        presented = Presented(body.number or "", body.verification_code)
+    outcome = present_certificate(
+        db.session,
+        actor,
+        election_id=election.id,
+        receiving_precinct_id=precinct.id,
+        number_text=presented.number_text,
+        verification_code=presented.verification_code,
+        now=api_now(),
+        sealed=None if presented.payload is None else (seal, presented.payload),
+        confirm=confirm,
+    )
+    if outcome.refusal is not None:
+        return problem_result(
+            violation_problem(outcome.refusal, hints=explain_refusal(outcome, precinct)[1:])
+        )
+    return Result(
+        200 if not confirm else 201 if outcome.inclusion else 200,
+        _answer(outcome, precinct, confirm=confirm),
+    )
+
+
+def _answer(outcome: PresentationOutcome, precinct: Precinct, *, confirm: bool) -> PresentOut:
+    certificate = outcome.certificate
+    assert certificate is not None  # noqa: S101 - an accepted presentation names it
+    at_home = certificate.precinct_id == precinct.id
+    if confirm:
+        kind = "returned_home" if outcome.inclusion is None else "included"
+    else:
+        kind = "may_return_home" if at_home else "may_include"
+    inclusion = outcome.inclusion
+    return PresentOut(
+        outcome=kind,
+        holder=HolderOut(
+            full_name=certificate.voter.full_name,
+            iin_masked=mask_iin(certificate.voter.iin),
+            certificate_number=format_certificate_number(certificate.serial),
+            home_precinct=precinct_ref(certificate.precinct),
+            issued_at=certificate.issued_at,
+        ),
+        line_number=None if inclusion is None else inclusion.line_number,
+        inclusion_id=None if inclusion is None else inclusion.id,
+        included_at=None if inclusion is None else inclusion.included_at,
+    )
+
+
+@operation(
+    "POST",
+    "/checkin/preview",
+    summary="Look at a presented certificate before taking it in (changes nothing)",
+    tag="voting day",
+    roles=STAFF,
+    body=PresentIn,
+    responses={200: PresentOut},
+    refusals=PRESENT_REFUSALS,
+    description="A refusal is audited all the same; an acceptance only shows who the holder is.",
+)
+def preview_checkin(actor: Actor, body: PresentIn) -> Result:
+    return _present(actor, body, confirm=False)
+
+
+@operation(
+    "POST",
+    "/checkin",
+    summary="Take the certificate in: included in this precinct's list, or returned home",
+    tag="voting day",
+    roles=STAFF,
+    body=PresentIn,
+    responses={201: PresentOut, 200: PresentOut},
+    refusals=PRESENT_REFUSALS,
+    description=(
+        "201 with a supplementary-list line at another precinct; 200 `returned_home` at the "
+        "voter's home precinct (the certificate is surrendered, the voter votes on the home list)."
+    ),
+)
+def checkin(actor: Actor, body: PresentIn) -> Result:
+    return _present(actor, body, confirm=True)
+
+
+@operation(
+    "GET",
+    "/inclusions",
+    summary="The supplementary list: certificates taken in, by line",
+    tag="voting day",
+    roles=READERS,
+    query=InclusionQuery,
+    responses={200: InclusionList},
+)
+def list_inclusions(actor: Actor, query: InclusionQuery) -> Result:
+    election = election_or_current(None)
+    statement = scoped(select(Inclusion), Inclusion.precinct_id, actor).where(
+        Inclusion.election_id == election.id
+    )
+    if query.precinct_id is not None:
+        statement = statement.where(Inclusion.precinct_id == query.precinct_id)
+    if query.after is not None:
+        statement = statement.where(Inclusion.id > query.after)
+    rows = list(db.session.scalars(statement.order_by(Inclusion.id).limit(query.limit)))
+    return Result(
+        200,
+        InclusionList(
+            items=[inclusion_out(row) for row in rows],
+            next_after=next_after([row.id for row in rows], query.limit),
+        ),
+    )
+
+
+@operation(
+    "GET",
+    "/precincts/{precinct_id}/supplementary-list.pdf",
+    summary="A precinct's supplementary list, printable",
+    tag="voting day",
+    roles=READERS,
+    responses={200: "application/pdf"},
+)
+def supplementary_pdf(actor: Actor, precinct_id: int) -> Result:
+    precinct = readable_precinct(actor, precinct_id)
+    election = election_or_current(None)
+    body = print_supplementary_list(db.session, election, precinct)
+    return Result(200, body, content_type="application/pdf")

@@ -169,6 +169,30 @@ def present_certificate(
     return PresentationOutcome(None, certificate, case, transition, inclusion)
 
 
+def record_unreadable_seal(
+    session: Session,
+    actor: Actor,
+    *,
+    election_id: int,
+    precinct: Precinct,
+    violation: RuleViolation,
+    now: datetime,
+) -> None:
+    """A QR text that is forged or unreadable: refused at this desk like any other presentation."""
+    record_event(
+        session,
+        actor=actor,
+        moment=Moment(now, precinct.time_zone),
+        event=str(Event.INCLUDE),
+        outcome="refused",
+        precinct_id=precinct.id,
+        election_id=election_id,
+        code=str(violation.code),
+        payload={"input": "seal"},
+    )
+    session.flush()
+
+
 def _presented_payload(number_text: str) -> dict[str, object]:
     """What was typed, safely: a number as the canonical form, anything else only by length
     (staff sometimes type an IIN into the number field, and an IIN never goes into the trail).

@@ -12,13 +12,12 @@ from werkzeug.wrappers import Response
 
 from forms.checkin import ConfirmForm, ScanForm
 from models import Certificate, Election, Inclusion, Precinct, Role, VoterEntry, db
-from services.audit import record_event
 from services.documents import print_supplementary_list
 from services.elections import current_election
 from services.errors import NotFound
 from services.figures import inclusions_by_hour
 from services.sealing import ElectionSeal, Presented, election_seal, read_presented
-from services.voting_day import PresentationOutcome, present_certificate
+from services.voting_day import PresentationOutcome, present_certificate, record_unreadable_seal
 from views.messages import violation_text
 from views.web import (
     claim_form_key,
@@ -31,7 +30,6 @@ from views.web import (
     now,
     roles_required,
 )
-from workflow.calendar import Moment
 from workflow.errors import RefusalCode, RuleViolation
 from workflow.iin import mask_iin
 from workflow.numbers import format_certificate_number
@@ -168,16 +166,13 @@ def scan() -> str | Response:
 
 def _record_unreadable(violation: RuleViolation) -> None:
     election, precinct, _seal = _context()
-    record_event(
+    record_unreadable_seal(
         db.session,
-        actor=current_actor(),
-        moment=Moment(now(), precinct.time_zone),
-        event="include",
-        outcome="refused",
-        precinct_id=precinct.id,
+        current_actor(),
         election_id=election.id,
-        code=str(violation.code),
-        payload={"input": "seal"},
+        precinct=precinct,
+        violation=violation,
+        now=now(),
     )
     db.session.commit()
 

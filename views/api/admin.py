@@ -20,7 +20,7 @@ from services.import_jobs import (
 )
 from services.scope import scoped
 from services.stock import add_stock_range, reconcile
-from views.api.convert import election_or_current, next_after, readable_precinct, stock_out
+from views.api.convert import election_or_current, page_of, readable_precinct, stock_out
 from views.api.core import Result, api_now, operation
 from views.api.schemas import (
     ImportIn,
@@ -53,16 +53,8 @@ def list_stock(actor: Actor, query: StockQuery) -> Result:
     )
     if query.precinct_id is not None:
         statement = statement.where(StockRange.precinct_id == query.precinct_id)
-    if query.after is not None:
-        statement = statement.where(StockRange.id > query.after)
-    rows = list(db.session.scalars(statement.order_by(StockRange.id).limit(query.limit)))
-    return Result(
-        200,
-        StockList(
-            items=[stock_out(row) for row in rows],
-            next_after=next_after([row.id for row in rows], query.limit),
-        ),
-    )
+    rows, cursor = page_of(statement, StockRange.id, query)
+    return Result(200, StockList(items=[stock_out(row) for row in rows], next_after=cursor))
 
 
 @operation(

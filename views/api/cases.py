@@ -22,7 +22,7 @@ from services.voters import search_voters
 from views.api.convert import (
     case_out,
     election_or_current,
-    next_after,
+    page_of,
     precinct_ref,
     readable_precinct,
     register_row,
@@ -174,16 +174,8 @@ def list_cases(actor: Actor, query: CaseQuery) -> Result:
         statement = statement.where(CertificateCase.election_id == query.election_id)
     if query.state is not None:
         statement = statement.where(CertificateCase._state == query.state)
-    if query.after is not None:
-        statement = statement.where(CertificateCase.id > query.after)
-    rows = list(db.session.scalars(statement.order_by(CertificateCase.id).limit(query.limit)))
-    return Result(
-        200,
-        CaseList(
-            items=[case_out(row) for row in rows],
-            next_after=next_after([row.id for row in rows], query.limit),
-        ),
-    )
+    rows, cursor = page_of(statement, CertificateCase.id, query)
+    return Result(200, CaseList(items=[case_out(row) for row in rows], next_after=cursor))
 
 
 @operation(
@@ -380,16 +372,8 @@ def register(actor: Actor, query: RegisterQuery) -> Result:
         statement = statement.where(Certificate.precinct_id == query.precinct_id)
     if query.state is not None:
         statement = statement.where(Certificate._state == query.state)
-    if query.after is not None:
-        statement = statement.where(Certificate.id > query.after)
-    rows = list(db.session.scalars(statement.order_by(Certificate.id).limit(query.limit)))
-    return Result(
-        200,
-        RegisterList(
-            items=[register_row(row) for row in rows],
-            next_after=next_after([row.id for row in rows], query.limit),
-        ),
-    )
+    rows, cursor = page_of(statement, Certificate.id, query)
+    return Result(200, RegisterList(items=[register_row(row) for row in rows], next_after=cursor))
 
 
 @operation(

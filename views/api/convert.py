@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Protocol, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from models import (
     Certificate,
@@ -25,6 +28,7 @@ from views.api.schemas import (
     ElectionOut,
     InclusionOut,
     LocalityOut,
+    Page,
     PrecinctOut,
     PrecinctRef,
     RegisterRow,
@@ -215,6 +219,23 @@ def stock_out(stock: StockRange) -> StockOut:
 def next_after(ids: list[int], limit: int) -> int | None:
     """The cursor for the next page: the last id when the page is full."""
     return ids[-1] if len(ids) == limit and ids else None
+
+
+class _Identified(Protocol):
+    id: int
+
+
+Row = TypeVar("Row", bound=_Identified)
+
+
+def page_of(
+    statement: Select[tuple[Row]], id_column: InstrumentedAttribute[int], query: Page
+) -> tuple[list[Row], int | None]:
+    """One page of rows by ascending id after `query.after`, and the cursor of the next page."""
+    if query.after is not None:
+        statement = statement.where(id_column > query.after)
+    rows = list(db.session.scalars(statement.order_by(id_column).limit(query.limit)))
+    return rows, next_after([row.id for row in rows], query.limit)
 
 
 def readable_precinct(actor: Actor, precinct_id: int) -> Precinct:

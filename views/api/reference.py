@@ -13,7 +13,7 @@ from services.elections import current_election
 from services.errors import NotFound
 from services.search import fold_name
 from services.tokens import create_token, revoke_token
-from views.api.convert import election_out, locality_out, next_after, precinct_out
+from views.api.convert import election_out, locality_out, next_after, page_of, precinct_out
 from views.api.core import ALL_ROLES, Result, api_now, operation
 from views.api.schemas import (
     ElectionList,
@@ -102,16 +102,8 @@ def list_precincts(actor: Actor, query: PrecinctQuery) -> Result:
         )
     if query.number is not None:
         statement = statement.where(Precinct.number == query.number)
-    if query.after is not None:
-        statement = statement.where(Precinct.id > query.after)
-    rows = list(db.session.scalars(statement.order_by(Precinct.id).limit(query.limit)))
-    return Result(
-        200,
-        PrecinctList(
-            items=[precinct_out(row) for row in rows],
-            next_after=next_after([row.id for row in rows], query.limit),
-        ),
-    )
+    rows, cursor = page_of(statement, Precinct.id, query)
+    return Result(200, PrecinctList(items=[precinct_out(row) for row in rows], next_after=cursor))
 
 
 @operation(

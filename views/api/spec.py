@@ -186,7 +186,8 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         responses["422"] = _problem_response(text[0].upper() + text[1:] + ".")
     if op.body is not None:
         responses["415"] = _problem_response("The body is not of the declared media type.")
-    if op.method == "POST" or op.refusals:
+    conflicts = {str(code) for code in CONFLICTS} | {"nothing_to_print"}
+    if (op.method == "POST" and authenticated) or conflicts & set(op.refusals):
         responses["409"] = _problem_response(
             "The record's state stands in the way (already issued or used, invalid transition, "
             "nothing to print), or the same Idempotency-Key is still being processed."

@@ -9,15 +9,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from models import Election, Inclusion, Precinct, Role, db
-from services.audit import Actor, record_event
+from services.audit import Actor
 from services.documents import print_supplementary_list
 from services.scope import scoped
 from services.sealing import Presented, election_seal, read_presented
-from services.voting_day import PresentationOutcome, present_certificate
+from services.voting_day import PresentationOutcome, present_certificate, record_unreadable_seal
 from views.api.convert import (
     election_or_current,
     inclusion_out,
-    next_after,
+    page_of,
     precinct_ref,
     readable_precinct,
 )
@@ -31,7 +31,6 @@ from views.api.schemas import (
     PresentOut,
 )
 from views.checkin import explain_refusal
-from workflow.calendar import Moment
 from workflow.errors import RuleViolation
 from workflow.iin import mask_iin
 from workflow.numbers import format_certificate_number
@@ -67,16 +66,13 @@ def _present(actor: Actor, body: PresentIn, *, confirm: bool) -> Result:
         try:
             presented = read_presented(body.qr, seal)
         except RuleViolation as violation:
-            record_event(
+            record_unreadable_seal(
                 db.session,
-                actor=actor,
-                moment=Moment(api_now(), precinct.time_zone),
-                event="include",
-                outcome="refused",
-                precinct_id=precinct.id,
+                actor,
                 election_id=election.id,
-                code=str(violation.code),
-                payload={"input": "seal"},
+                precinct=precinct,
+                violation=violation,
+                now=api_now(),
             )
             return problem_result(violation_problem(violation))
     else:
@@ -175,16 +171,8 @@ def list_inclusions(actor: Actor, query: InclusionQuery) -> Result:
     )
     if query.precinct_id is not None:
         statement = statement.where(Inclusion.precinct_id == query.precinct_id)
-    if query.after is not None:
-        statement = statement.where(Inclusion.id > query.after)
-    rows = list(db.session.scalars(statement.order_by(Inclusion.id).limit(query.limit)))
-    return Result(
-        200,
-        InclusionList(
-            items=[inclusion_out(row) for row in rows],
-            next_after=next_after([row.id for row in rows], query.limit),
-        ),
-    )
+    rows, cursor = page_of(statement, Inclusion.id, query)
+    return Result(200, InclusionList(items=[inclusion_out(row) for row in rows], next_after=cursor))
 
 
 @operation(

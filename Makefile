@@ -65,6 +65,7 @@ pytest: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.bench_workflow
 	$(BIN)/python -m bench.bench_pdf
+	$(BIN)/python -m bench.bench_api
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

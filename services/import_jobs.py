@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from services.errors import NotFound
 from services.importing import ImportAborted, ImportSummary, import_precincts, import_voters
 
 MAX_ERROR_LINES = 100
+# Progress is written every batch (2,000 rows, well under a second): ten silent minutes is death.
+STALE_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,32 @@ def visible_job(session: Session, actor: Actor, job_id: int) -> ImportJob:
     return job
 
 
+def settle_if_interrupted(instance: Path, job: ImportJob, now: datetime) -> bool:
+    """A job whose worker stopped (restart, crash) would say `running` for ever: once its
+    heartbeat (the progress file, rewritten every batch) is older than STALE_AFTER, it is failed.
+    The import was one transaction, so nothing of it was written. The caller commits.
+    """
+    if job.status not in ("queued", "running"):
+        return False
+    heartbeat = _progress_path(instance, job.id) if job.status == "running" else None
+    if heartbeat is None or not heartbeat.exists():
+        heartbeat = upload_path(instance, job.id)
+    try:
+        # File times are the machine's real clock, as is the age they are compared with.
+        age = time.time() - heartbeat.stat().st_mtime
+    except OSError:
+        age = float("inf")
+    if age < STALE_AFTER.total_seconds():
+        return False
+    job.status = "failed"
+    job.failure = "interrupted: the server stopped during the import; nothing was imported"
+    job.rows_imported = 0
+    job.finished_at = now
+    for leftover in (upload_path(instance, job.id), _progress_path(instance, job.id)):
+        leftover.unlink(missing_ok=True)
+    return True
+
+
 def read_progress(instance: Path, job: ImportJob) -> Progress:
     """The running job's counts from its progress file (the row's own once it has ended)."""
     if job.status != "running":
@@ -92,10 +121,11 @@ def run_import_job(
     job = session.get_one(ImportJob, job_id)
     job.status = "running"
     job.started_at = clock()
-    session.commit()
     source = upload_path(instance, job_id)
     progress_file = _progress_path(instance, job_id)
     counts = {"checked": 0, "imported": 0}
+    progress_file.write_text(json.dumps(counts))  # the first heartbeat
+    session.commit()
 
     def progress(phase: str, rows: int) -> None:
         counts["checked" if phase == "check" else "imported"] += rows

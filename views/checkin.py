@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -37,14 +37,21 @@ from workflow.numbers import format_certificate_number
 bp = Blueprint("checkin", __name__, url_prefix="/checkin")
 
 STAFF = (Role.CHECKIN, Role.CLERK)
+_CONTEXT_KEY = "kuelik.checkin_context"
 
 
 def _context() -> tuple[Election, Precinct, ElectionSeal]:
+    """Election, this desk's precinct and the seal: looked up once per request."""
+    # Kept in the request's environ, not in `g`: an app context may outlive one request.
+    cached: tuple[Election, Precinct, ElectionSeal] | None = request.environ.get(_CONTEXT_KEY)
+    if cached is not None:
+        return cached
     election = current_election(db.session)
     precinct = db.session.get(Precinct, current_user.precinct_id)
     if election is None or precinct is None:
         deny()
     seal = election_seal(Path(current_app.instance_path), election.code)
+    request.environ[_CONTEXT_KEY] = (election, precinct, seal)
     return election, precinct, seal
 
 

@@ -62,6 +62,8 @@ EXPECTED: dict[str, tuple[frozenset[str], bool]] = {
     "list_stock": (READERS, False),
     "add_stock": (MANAGERS, False),
     "precinct_reconciliation": (READERS, True),
+    "territory_reconciliation": (MANAGERS, False),
+    "figures": (MANAGERS | {"observer"}, False),
     "import_precincts_job": (frozenset({"admin"}), False),
     "import_voters_job": (MANAGERS, False),
     "get_import": (MANAGERS, True),

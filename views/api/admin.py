@@ -10,11 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Precinct, Role, StockRange, db
+from services.administration import figure_precincts
 from services.audit import Actor
+from services.figures import territory_figures
 from services.import_jobs import (
     queue_import,
     read_progress,
     run_import_job,
+    settle_if_interrupted,
     upload_path,
     visible_job,
 )
@@ -23,17 +26,22 @@ from services.stock import add_stock_range, reconcile
 from views.api.convert import election_or_current, page_of, readable_precinct, stock_out
 from views.api.core import Result, api_now, operation
 from views.api.schemas import (
+    FiguresOut,
+    FiguresQuery,
     ImportIn,
     ImportJobOut,
+    PrecinctFiguresOut,
     ReconciliationOut,
     StockIn,
     StockList,
     StockOut,
     StockQuery,
+    TerritoryReconciliationOut,
 )
 from workflow.calendar import Moment
 
 MANAGERS = frozenset({Role.ADMIN.value, Role.TERRITORIAL.value})
+FIGURE_READERS = MANAGERS | {Role.OBSERVER.value}
 READERS = frozenset({Role.ADMIN.value, Role.TERRITORIAL.value, Role.CLERK.value})
 
 
@@ -107,9 +115,72 @@ def precinct_reconciliation(actor: Actor, precinct_id: int) -> Result:
     )
 
 
+@operation(
+    "GET",
+    "/reconciliation",
+    summary="received = issued + spoilt + unused over the caller's territory (the country)",
+    tag="stock",
+    roles=MANAGERS,
+    responses={200: TerritoryReconciliationOut},
+)
+def territory_reconciliation(actor: Actor) -> Result:
+    election = election_or_current(None)
+    ids = [precinct.id for precinct in figure_precincts(db.session, actor)]
+    figures = reconcile(db.session, election.id, None if actor.role == "admin" else ids)
+    return Result(
+        200,
+        TerritoryReconciliationOut(
+            precincts=len(ids),
+            received=figures.received,
+            issued=figures.issued,
+            spoilt=figures.spoilt,
+            unused=figures.unused,
+            balanced=figures.balanced,
+        ),
+    )
+
+
+@operation(
+    "GET",
+    "/figures",
+    summary="Live figures per precinct: issued, taken in, refused, alerts (counts only)",
+    tag="reports",
+    roles=FIGURE_READERS,
+    query=FiguresQuery,
+    responses={200: FiguresOut},
+)
+def figures(actor: Actor, query: FiguresQuery) -> Result:
+    election = election_or_current(None)
+    precincts = figure_precincts(db.session, actor)
+    if query.region_kato is not None:
+        precincts = [row for row in precincts if row.region.kato == query.region_kato]
+    rows = territory_figures(db.session, election, precincts)
+    return Result(
+        200,
+        FiguresOut(
+            election_id=election.id,
+            items=[
+                PrecinctFiguresOut(
+                    precinct_id=row.precinct.id,
+                    number=row.precinct.number,
+                    region_kato=row.precinct.region.kato,
+                    issued=row.issued,
+                    included_elsewhere=row.included_elsewhere,
+                    included_here=row.included_here,
+                    refused_attempts=row.refused_attempts,
+                    alerts=row.alerts,
+                )
+                for row in rows
+            ],
+        ),
+    )
+
+
 def _job_out(job_id: int, actor: Actor) -> ImportJobOut:
     job = visible_job(db.session, actor, job_id)
-    progress = read_progress(Path(current_app.instance_path), job)
+    instance = Path(current_app.instance_path)
+    settle_if_interrupted(instance, job, api_now())
+    progress = read_progress(instance, job)
     return ImportJobOut(
         id=job.id,
         kind=job.kind,  # type: ignore[arg-type]

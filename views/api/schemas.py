@@ -437,6 +437,39 @@ class ReconciliationOut(BaseModel):
     balanced: bool
 
 
+class TerritoryReconciliationOut(BaseModel):
+    """The same balance over every precinct the caller oversees (the country, for an admin)."""
+
+    precincts: int
+    received: int
+    issued: int
+    spoilt: int
+    unused: int
+    balanced: bool
+
+
+class FiguresQuery(Strict):
+    region_kato: Annotated[str, Field(pattern=r"^[0-9]{9}$")] | None = None
+
+
+class PrecinctFiguresOut(BaseModel):
+    precinct_id: int
+    number: int
+    region_kato: str
+    issued: int = Field(description="Certificates issued here (spoilt forms not counted).")
+    included_elsewhere: int = Field(description="Of those, taken in at another precinct.")
+    included_here: int = Field(description="Certificates of anywhere taken in here.")
+    refused_attempts: int = Field(description="Presentations refused here on voting day.")
+    alerts: int = Field(description="Attempts to use an already used certificate.")
+
+
+class FiguresOut(BaseModel):
+    """Counts only, no personal data: observers see them too."""
+
+    election_id: int
+    items: list[PrecinctFiguresOut]
+
+
 class ImportIn(BaseModel):
     """multipart/form-data: `file` (the CSV) and optionally `skip_errors`."""
 

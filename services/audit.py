@@ -25,6 +25,8 @@ class Actor:
     role: str
     precinct_id: int | None = None
     territorial_commission_id: int | None = None
+    # Set when the user acts through the API: the audit trail names the token used.
+    api_token_id: int | None = None
 
 
 SYSTEM = Actor(user_id=None, role="system")
@@ -82,11 +84,18 @@ def record_event(
         code=code,
         before_state=before,
         after_state=after,
-        payload=dict(payload or {}),
+        payload=_with_channel(actor, payload),
         case=case,
     )
     session.add(audit)
     return audit
+
+
+def _with_channel(actor: Actor, payload: Mapping[str, Any] | None) -> dict[str, Any]:
+    values = dict(payload or {})
+    if actor.api_token_id is not None:
+        values["api_token_id"] = actor.api_token_id
+    return values
 
 
 @dataclass

@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import RateCounter
+
+FORGET_AFTER = timedelta(days=1)
 
 
 def take(session: Session, key: str, now: datetime, limit: int, window: timedelta) -> int | None:
@@ -19,6 +22,10 @@ def take(session: Session, key: str, now: datetime, limit: int, window: timedelt
     for _attempt in range(2):
         counter = session.get(RateCounter, key, with_for_update=True)
         if counter is None:
+            # A new client: the moment to forget the ones not seen for a day.
+            session.execute(
+                delete(RateCounter).where(RateCounter.window_started_at < now - FORGET_AFTER)
+            )
             try:
                 with session.begin_nested():
                     session.add(RateCounter(key=key, window_started_at=now, hits=1))

@@ -107,8 +107,8 @@ def revoke_token(session: Session, actor: Actor, token_id: int, now: datetime) -
     return token
 
 
-def authenticate_token(session: Session, secret: str, now: datetime) -> User | None:
-    """The active user a live token belongs to, or None (unknown, revoked, expired, inactive)."""
+def authenticate_token(session: Session, secret: str, now: datetime) -> ApiToken | None:
+    """The live token of an active user, or None (unknown, revoked, expired, inactive)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
@@ -119,7 +119,7 @@ def authenticate_token(session: Session, secret: str, now: datetime) -> User | N
         return None
     if token.last_used_at is None or now - token.last_used_at > USE_STAMP_INTERVAL:
         token.last_used_at = now
-    return user
+    return token
 
 
 def _audit(

@@ -387,3 +387,27 @@ def test_out_of_scope_record_looks_like_a_missing_one(
     missing = outsider.get("/cases/999999")
     problem(hidden, 404, "not_found")
     assert hidden.get_data() == missing.get_data()
+
+
+def test_an_action_through_the_api_names_its_token_in_the_audit_trail(
+    session: Session, world: World, api_as: ApiAs
+) -> None:
+    from models import AuditEvent
+
+    voter = make_voter(session, world, world.almaty_almaly, surname="Омарова")
+    iin, oral = voter.iin, world.oral.id
+    session.commit()
+    clerk = api_as("clerk_almaly")
+    applied = clerk.post(
+        "/cases", {"voter_iin": iin, "applicant_document": "ID 1", "stay_locality_id": oral}
+    )
+    assert applied.status_code == 201, applied.get_data(as_text=True)
+    token_id = clerk.get("/tokens").get_json()["items"][0]["id"]
+
+    session.expire_all()
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.case_id == applied.get_json()["id"])
+    ).one()
+    assert event.event == "apply"
+    assert event.payload["api_token_id"] == token_id
+    assert event.actor_id == world.users["clerk_almaly"].id

@@ -10,7 +10,7 @@ from flask import Flask
 from tests.views.conftest import SignIn
 
 PAGES = {
-    "clerk_almaly": ["/desk/", "/desk/voters?q=test", "/desk/register"],
+    "clerk_almaly": ["/desk/", "/desk/voters?q=test", "/desk/register", "/account/tokens"],
     "checkin_oral": ["/checkin/"],
     "admin": ["/admin/users", "/admin/precincts", "/admin/election", "/admin/figures", "/"],
 }

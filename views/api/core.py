@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from models import IdempotentRequest, Role, User, db
+from models import ApiToken, IdempotentRequest, Role, User, db
 from services.accounts import actor_of, record_access_refused
 from services.audit import Actor
 from services.cases import ConcurrentChange
@@ -155,10 +155,11 @@ def _serve(spec: Operation, handler: Handler, path_values: dict[str, int]) -> Re
 
 
 def _serve_checked(spec: Operation, handler: Handler, path_values: dict[str, int]) -> Response:
-    user = _bearer_user() if spec.roles is not None else None
-    actor = actor_of(user) if user is not None else None
+    token = _bearer_token() if spec.roles is not None else None
+    user = token.user if token is not None else None
+    actor = replace(actor_of(token.user), api_token_id=token.id) if token is not None else None
     if spec.roles is not None:
-        assert actor is not None  # noqa: S101 - _bearer_user raised otherwise
+        assert actor is not None  # noqa: S101 - _bearer_token raised otherwise
         if actor.role not in spec.roles:
             refuse_out_of_scope(actor)
     query = _parse_query(spec.query) if spec.query is not None else None
@@ -224,21 +225,21 @@ def refuse_out_of_scope(actor: Actor) -> NoReturn:
     raise Problem(404, "not_found", _("There is no such record."))
 
 
-def _bearer_user() -> User:
+def _bearer_token() -> ApiToken:
     header = request.headers.get("Authorization", "")
     scheme, _sep, secret = header.partition(" ")
-    user = None
+    token = None
     if scheme.lower() == "bearer" and secret.strip():
-        user = authenticate_token(db.session, secret.strip(), api_now())
-    if user is None:
+        token = authenticate_token(db.session, secret.strip(), api_now())
+    if token is None:
         raise Problem(
             401,
             "unauthenticated",
             _("A valid API token is required: send it as 'Authorization: Bearer <token>'."),
             headers={"WWW-Authenticate": 'Bearer realm="kuelik"'},
         )
-    g.api_user = user
-    return user
+    g.api_user = token.user
+    return token
 
 
 def _parse_query(model: type[BaseModel]) -> BaseModel:

@@ -22,7 +22,7 @@ from services.import_jobs import (
     visible_job,
 )
 from services.scope import scoped
-from services.stock import add_stock_range, reconcile
+from services.stock import Reconciliation, add_stock_range, reconcile
 from views.api.convert import election_or_current, page_of, readable_precinct, stock_out
 from views.api.core import Result, api_now, operation
 from views.api.schemas import (
@@ -90,6 +90,16 @@ def add_stock(actor: Actor, body: StockIn) -> Result:
     return Result(201, stock_out(stock))
 
 
+def _balance(figures: Reconciliation) -> dict[str, int | bool]:
+    return {
+        "received": figures.received,
+        "issued": figures.issued,
+        "spoilt": figures.spoilt,
+        "unused": figures.unused,
+        "balanced": figures.balanced,
+    }
+
+
 @operation(
     "GET",
     "/precincts/{precinct_id}/reconciliation",
@@ -104,14 +114,7 @@ def precinct_reconciliation(actor: Actor, precinct_id: int) -> Result:
     figures = reconcile(db.session, election.id, [precinct.id])
     return Result(
         200,
-        ReconciliationOut(
-            precinct_id=precinct.id,
-            received=figures.received,
-            issued=figures.issued,
-            spoilt=figures.spoilt,
-            unused=figures.unused,
-            balanced=figures.balanced,
-        ),
+        ReconciliationOut(precinct_id=precinct.id, **_balance(figures)),
     )
 
 
@@ -129,14 +132,7 @@ def territory_reconciliation(actor: Actor) -> Result:
     figures = reconcile(db.session, election.id, None if actor.role == "admin" else ids)
     return Result(
         200,
-        TerritoryReconciliationOut(
-            precincts=len(ids),
-            received=figures.received,
-            issued=figures.issued,
-            spoilt=figures.spoilt,
-            unused=figures.unused,
-            balanced=figures.balanced,
-        ),
+        TerritoryReconciliationOut(precincts=len(ids), **_balance(figures)),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -161,9 +162,23 @@ def print_refusal(
     return render_refusal_notice(notice)
 
 
+def _list_header(election: Election, precinct: Precinct) -> dict[str, Any]:
+    """What the register and the supplementary list both print above their rows."""
+    commission_kk, commission_ru = _commission(precinct)
+    return {
+        "election_name_kk": election.name_kk,
+        "election_name_ru": election.name_ru,
+        "precinct_number": precinct.number,
+        "commission_kk": commission_kk,
+        "commission_ru": commission_ru,
+        "locality_kk": precinct.locality.name_kk,
+        "locality_ru": precinct.locality.name_ru,
+        "time_zone": precinct.time_zone,
+    }
+
+
 def print_register(session: Session, election: Election, precinct: Precinct) -> bytes:
     """The register of issued certificates of one precinct, rows streamed from the database."""
-    commission_kk, commission_ru = _commission(precinct)
     tz = zone(precinct.time_zone)
     statement = (
         select(Certificate)
@@ -183,22 +198,11 @@ def print_register(session: Session, election: Election, precinct: Precinct) -> 
                 state=certificate.state,
             )
 
-    header = RegisterHeader(
-        election_name_kk=election.name_kk,
-        election_name_ru=election.name_ru,
-        precinct_number=precinct.number,
-        commission_kk=commission_kk,
-        commission_ru=commission_ru,
-        locality_kk=precinct.locality.name_kk,
-        locality_ru=precinct.locality.name_ru,
-        time_zone=precinct.time_zone,
-    )
-    return render_register(header, rows())
+    return render_register(RegisterHeader(**_list_header(election, precinct)), rows())
 
 
 def print_supplementary_list(session: Session, election: Election, precinct: Precinct) -> bytes:
     """The receiving precinct's supplementary list, by line number."""
-    commission_kk, commission_ru = _commission(precinct)
     tz = zone(precinct.time_zone)
     statement = (
         select(Inclusion)
@@ -219,15 +223,7 @@ def print_supplementary_list(session: Session, election: Election, precinct: Pre
             )
 
     header = SupplementaryListHeader(
-        election_name_kk=election.name_kk,
-        election_name_ru=election.name_ru,
-        voting_day=election.voting_day,
-        precinct_number=precinct.number,
-        commission_kk=commission_kk,
-        commission_ru=commission_ru,
-        locality_kk=precinct.locality.name_kk,
-        locality_ru=precinct.locality.name_ru,
-        time_zone=precinct.time_zone,
+        **_list_header(election, precinct), voting_day=election.voting_day
     )
     return render_supplementary_list(header, rows())
 

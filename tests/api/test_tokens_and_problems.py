@@ -411,3 +411,22 @@ def test_an_action_through_the_api_names_its_token_in_the_audit_trail(
     assert event.event == "apply"
     assert event.payload["api_token_id"] == token_id
     assert event.actor_id == world.users["clerk_almaly"].id
+
+
+@pytest.mark.parametrize("trick", ["\u202e", "\u2066", "\x85", "\x00"])
+def test_direction_overrides_and_control_characters_are_refused_by_field(
+    api_as: ApiAs, trick: str
+) -> None:
+    """A right-to-left override would print a name other than the one stored."""
+    answer = api_as("clerk_almaly").post(
+        "/cases",
+        {
+            "voter_iin": "900101300017",
+            "applicant_document": f"ID {trick}123",
+            "stay_locality_id": 2,
+        },
+    )
+    body = problem(answer, 422, "invalid_input")
+    assert body["errors"] == [
+        {"field": "applicant_document", "detail": "Control characters are not allowed here."}
+    ]

@@ -23,7 +23,9 @@ from pydantic_core import PydanticCustomError
 from workflow.errors import MANUAL_REFUSAL_CODES
 from workflow.states import ApplicantKind, CaseState, CertificateState
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls, and the bidirectional overrides and isolates that can make a printed
+# name read differently from what is stored.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _no_controls(value: str) -> str:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from models import ImportJob, User
+from models import ImportJob, User, db
 from models.user import Role
 from services.clock import FixedClock
 from services.import_jobs import job_folder
@@ -125,3 +127,64 @@ def test_an_import_whose_worker_died_is_reported_failed_not_running_for_ever(
     assert not (job_folder(instance) / f"{jobs['dead']}.progress.json").exists()
     assert alive["status"] == "running"
     assert alive["rows_checked"] == 2000
+
+
+def _statements(app: Flask, request: Callable[[], object]) -> int:
+    """How many SQL statements one request runs."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append("statement")
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        request()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def _check_in(checkin: Api, case: dict[str, object]) -> None:
+    certificate = case["certificate"]
+    assert isinstance(certificate, dict)
+    shown = {"number": certificate["number"], "verification_code": case["verification_code"]}
+    ok(checkin.post("/checkin", shown), 201)
+
+
+def test_listing_pages_cost_the_same_queries_whatever_their_length(
+    app: Flask, session: Session, world: World, api_as: ApiAs, clock: FixedClock
+) -> None:
+    """No query per row: a page of 500 cases must not become 1,000 round trips."""
+    clerk = api_as("clerk_almaly")
+    names = ["Абаев", "Бекова", "Валиев", "Гүлжан", "Дәулет", "Ерланов"]
+    iins = [new_voter(session, world, "almaty_almaly", name) for name in names]
+    oral = world.oral.id
+    session.rollback()
+    first = [_issue(clerk, iin, oral) for iin in iins[:2]]
+    clock.instant = VOTING_MORNING
+    checkin = api_as("checkin_oral")
+    _check_in(checkin, first[0])
+
+    def costs() -> tuple[int, int, int]:
+        # Warm up: a token's last use is stamped at most every 5 minutes, not on every request.
+        ok(clerk.get("/me"))
+        ok(checkin.get("/me"))
+        return (
+            _statements(app, lambda: ok(clerk.get("/cases"))),
+            _statements(app, lambda: ok(clerk.get("/register"))),
+            _statements(app, lambda: ok(checkin.get("/inclusions"))),
+        )
+
+    few = costs()
+    clock.instant = datetime(2022, 5, 25, 6, 0, tzinfo=UTC)
+    issued = [_issue(clerk, iin, oral) for iin in iins[2:]]
+    clock.instant = VOTING_MORNING
+    for case in [first[1], *issued]:
+        _check_in(checkin, case)
+    many = costs()
+
+    assert len(ok(clerk.get("/cases"))["items"]) == 6
+    assert len(ok(checkin.get("/inclusions"))["items"]) == 6
+    assert many == few

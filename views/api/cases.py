@@ -9,6 +9,7 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from models import Certificate, CertificateCase, Role, db
 from services import cases as case_service
@@ -22,6 +23,7 @@ from services.voters import search_voters
 from views.api.convert import (
     case_out,
     election_or_current,
+    live_cases,
     page_of,
     precinct_ref,
     readable_precinct,
@@ -80,10 +82,11 @@ def lookup_voters(actor: Actor, body: VoterLookupIn) -> Result:
     only where the voter must apply, without the voter's data."""
     election = election_or_current(body.election_id)
     found = search_voters(db.session, actor, election.id, body.iin or body.name or "")
+    live = live_cases([voter.id for voter in found.voters])
     return Result(
         200,
         VoterLookupOut(
-            voters=[voter_out(voter) for voter in found.voters],
+            voters=[voter_out(voter, live.get(voter.id)) for voter in found.voters],
             apply_at=None if found.elsewhere is None else precinct_ref(found.elsewhere),
             truncated=found.truncated,
         ),
@@ -167,7 +170,10 @@ def apply_case(actor: Actor, body: ApplicationIn) -> Result:
     responses={200: CaseList},
 )
 def list_cases(actor: Actor, query: CaseQuery) -> Result:
-    statement = scoped(select(CertificateCase), CertificateCase.precinct_id, actor)
+    # A page holds up to 500 cases: their voters and certificates in two queries, not 1,000.
+    statement = scoped(select(CertificateCase), CertificateCase.precinct_id, actor).options(
+        selectinload(CertificateCase.voter), selectinload(CertificateCase.certificates)
+    )
     if query.precinct_id is not None:
         statement = statement.where(CertificateCase.precinct_id == query.precinct_id)
     if query.election_id is not None:
@@ -365,8 +371,10 @@ def case_document(actor: Actor, case_id: int) -> Result:
 )
 def register(actor: Actor, query: RegisterQuery) -> Result:
     election = election_or_current(query.election_id)
-    statement = scoped(select(Certificate), Certificate.precinct_id, actor).where(
-        Certificate.election_id == election.id
+    statement = (
+        scoped(select(Certificate), Certificate.precinct_id, actor)
+        .options(selectinload(Certificate.voter), selectinload(Certificate.case))
+        .where(Certificate.election_id == election.id)
     )
     if query.precinct_id is not None:
         statement = statement.where(Certificate.precinct_id == query.precinct_id)

@@ -108,12 +108,19 @@ def precinct_ref(precinct: Precinct) -> PrecinctRef:
     )
 
 
-def voter_out(voter: VoterEntry) -> VoterOut:
-    live_case = db.session.scalar(
-        select(CertificateCase.id).where(
-            CertificateCase.voter_id == voter.id, CertificateCase._state.in_(LIVE_CASE_STATES)
+def live_cases(voter_ids: list[int]) -> dict[int, int]:
+    """The live case of each voter that has one, in one query."""
+    if not voter_ids:
+        return {}
+    rows = db.session.execute(
+        select(CertificateCase.voter_id, CertificateCase.id).where(
+            CertificateCase.voter_id.in_(voter_ids), CertificateCase._state.in_(LIVE_CASE_STATES)
         )
     )
+    return {int(voter_id): int(case_id) for voter_id, case_id in rows}
+
+
+def voter_out(voter: VoterEntry, live_case: int | None) -> VoterOut:
     return VoterOut(
         id=voter.id,
         election_id=voter.election_id,

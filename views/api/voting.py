@@ -7,8 +7,9 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from models import Election, Inclusion, Precinct, Role, db
+from models import Certificate, Election, Inclusion, Precinct, Role, db
 from services.audit import Actor
 from services.documents import print_supplementary_list
 from services.scope import scoped
@@ -166,8 +167,10 @@ def checkin(actor: Actor, body: PresentIn) -> Result:
 )
 def list_inclusions(actor: Actor, query: InclusionQuery) -> Result:
     election = election_or_current(None)
-    statement = scoped(select(Inclusion), Inclusion.precinct_id, actor).where(
-        Inclusion.election_id == election.id
+    statement = (
+        scoped(select(Inclusion), Inclusion.precinct_id, actor)
+        .options(selectinload(Inclusion.certificate).selectinload(Certificate.voter))
+        .where(Inclusion.election_id == election.id)
     )
     if query.precinct_id is not None:
         statement = statement.where(Inclusion.precinct_id == query.precinct_id)

@@ -7,8 +7,6 @@ which numbers exist.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,23 +14,12 @@ from models import Certificate, Election
 from workflow.errors import RefusalCode, RuleViolation
 from workflow.numbers import parse_certificate_number
 from workflow.rules import check_certificate_authentic
-from workflow.states import CertificateState
-
-Status = Literal["valid", "used", "void"]
-
-_STATUS: dict[CertificateState, Status] = {
-    CertificateState.ISSUED: "valid",
-    CertificateState.USED: "used",
-    CertificateState.RETURNED: "used",
-    CertificateState.LOST: "void",
-    CertificateState.SPOILT: "void",
-    CertificateState.CANCELLED: "void",
-}
+from workflow.states import PUBLIC_STATUS, PublicStatus
 
 
 def verify_certificate(
     session: Session, election: Election, number_text: str, verification_code: str
-) -> tuple[int, Status]:
+) -> tuple[int, PublicStatus]:
     """The serial and its status; RuleViolation `mistyped_number` or `not_found` otherwise."""
     serial = parse_certificate_number(number_text)
     certificate = session.scalar(
@@ -47,4 +34,4 @@ def verify_certificate(
         check_certificate_authentic(certificate.verification_code, verification_code)
     except RuleViolation:
         raise unknown from None
-    return serial, _STATUS[certificate.state]
+    return serial, PUBLIC_STATUS[certificate.state]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 
 class CaseState(StrEnum):
@@ -88,4 +89,18 @@ CERTIFICATE_TARGETS: dict[Event, CertificateState] = {
     Event.SURRENDER: CertificateState.CANCELLED,
     Event.INCLUDE: CertificateState.USED,
     Event.RETURN_HOME: CertificateState.RETURNED,
+}
+
+
+PublicStatus = Literal["valid", "used", "void"]
+
+# What anyone checking a certificate learns: it still gives a vote elsewhere (valid), it was
+# taken in, at another precinct or back home (used), or it was voided (lost, spoilt, cancelled).
+PUBLIC_STATUS: dict[CertificateState, PublicStatus] = {
+    CertificateState.ISSUED: "valid",
+    CertificateState.USED: "used",
+    CertificateState.RETURNED: "used",
+    CertificateState.LOST: "void",
+    CertificateState.SPOILT: "void",
+    CertificateState.CANCELLED: "void",
 }

@@ -27,12 +27,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
+from flask_migrate import upgrade
+from sqlalchemy import select, text
 
-import services.documents as documents  # noqa: E402
-from app import create_app  # noqa: E402
-from models import (  # noqa: E402
+import services.documents as documents
+from app import create_app
+from models import (
     Base,
     Certificate,
     CertificateCase,
@@ -43,17 +43,17 @@ from models import (  # noqa: E402
     VoterEntry,
     db,
 )
-from seed.demo import seed_demo  # noqa: E402
-from services import cases  # noqa: E402
-from services.accounts import actor_of  # noqa: E402
-from services.cases import ApplicationInput  # noqa: E402
-from services.clock import FixedClock  # noqa: E402
-from services.sealing import election_seal  # noqa: E402
-from services.voting_day import present_certificate  # noqa: E402
-from workflow.errors import RefusalCode  # noqa: E402
-from workflow.numbers import format_certificate_number  # noqa: E402
-from workflow.rules import Representative  # noqa: E402
-from workflow.states import ApplicantKind  # noqa: E402
+from seed.demo import seed_demo
+from services import cases
+from services.accounts import actor_of
+from services.cases import ApplicationInput
+from services.clock import FixedClock
+from services.sealing import election_seal
+from services.voting_day import present_certificate
+from workflow.errors import RefusalCode
+from workflow.numbers import format_certificate_number
+from workflow.rules import Representative
+from workflow.states import ApplicantKind
 
 HERE = Path(__file__).resolve().parent
 ISSUE_DAY = datetime(2022, 5, 25, 6, 0, tzinfo=UTC)  # 12:00 in Almaty, 11:00 in Oral
@@ -276,10 +276,10 @@ def print_everything(session: Any, instance: Path) -> dict[str, Any]:
                 session, actor, c.case, c, seal, AS_OF
             )
         )
+    reasons = ("Бас тарту себебі", "Причина отказа")
     for case in session.scalars(
         select(CertificateCase).where(CertificateCase.refusal_code.is_not(None))
     ):
-        reasons = ("Бас тарту себебі", "Причина отказа")
         out["refusals"][str(case.id)] = twice(
             lambda c=case: documents.print_refusal(session, actor, c, reasons, AS_OF)
         )

@@ -6,8 +6,14 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 # The demo election is the 2022 referendum: by default the demo server's clock starts inside its
 # issue window. `make run DEMO_CLOCK=2022-06-05T09:00:00+05:00` starts on voting day instead, and
-# `make run DEMO_CLOCK=` runs on the real clock.
+# `make run DEMO_CLOCK=` runs on the real clock. `make run DEMO_ELECTION=ref2026` adds the 15 March
+# 2026 referendum and starts inside its window.
+DEMO_ELECTION ?= ref2022
+ifeq ($(DEMO_ELECTION),ref2026)
+DEMO_CLOCK ?= 2026-03-01T10:00:00+05:00
+else
 DEMO_CLOCK ?= 2022-05-25T10:00:00+06:00
+endif
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
@@ -47,6 +53,7 @@ system-deps:
 run: $(VENV)/.runtime-installed translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
+	@if [ "$(DEMO_ELECTION)" != ref2022 ]; then $(BIN)/flask seed-demo --election $(DEMO_ELECTION); fi
 	@echo "Kuelik is serving on http://$(HOST):$(PORT)/ (clock starts at: $(or $(DEMO_CLOCK),now))"
 	KUELIK_CLOCK_START="$(DEMO_CLOCK)" $(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) 'app:create_app()'
 
@@ -66,6 +73,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.bench_workflow
 	$(BIN)/python -m bench.bench_pdf
 	$(BIN)/python -m bench.bench_api
+	$(BIN)/python -m bench.bench_setup --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

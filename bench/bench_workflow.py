@@ -55,14 +55,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from flask_migrate import upgrade
 
 from app import create_app
-from models import Election, Precinct, Role, StockRange, User, VoterEntry, db
-from services.audit import Actor
+from models import Election, Placement, Precinct, Role, StockRange, User, VoterEntry, db
+from services.audit import SYSTEM, Actor
 from services.cases import (
     ApplicationInput,
     ConcurrentChange,
     apply_for_certificate,
     issue_certificate,
 )
+from services.network import copy_network
 from tests.factories import make_world
 from workflow.calendar import ElectionRules, Moment
 from workflow.iin import build_iin
@@ -80,6 +81,8 @@ BENCH_SCHEMA = "kuelik_bench"
 CLIENTS = 8
 # Noon in Almaty on 25 May 2022 (issue window open) and 09:00 in Oral on voting day.
 NOW = datetime(2022, 5, 25, 6, 0, tzinfo=UTC)
+# 1 May 2022: the import elections are still being prepared when their networks are copied.
+PREPARING = datetime(2022, 5, 1, 6, 0, tzinfo=UTC)
 VOTING = datetime(2022, 6, 5, 4, 0, tzinfo=UTC)
 ALMATY_KATO = "750000000"
 ORAL_KATO = "271010000"
@@ -181,6 +184,7 @@ def build_world(engine: Engine, stock_per_desk: int) -> World:
         desks: list[Desk] = []
         for k in range(CLIENTS):
             precinct = Precinct(
+                election_id=world.election.id,
                 number=1000 + k,
                 region_id=home.region_id,
                 locality_id=home.locality_id,
@@ -196,7 +200,6 @@ def build_world(engine: Engine, stock_per_desk: int) -> World:
                 full_name=f"Bench clerk {k}",
                 password_hash="x",  # noqa: S106 - not a hash: bench clerks never sign in
                 role=Role.CLERK,
-                precinct_id=precinct.id,
             )
             # Far above the factory's ranges, one million apart: no overlap whatever the counts.
             first = 10_000_000 + k * 1_000_000
@@ -213,25 +216,38 @@ def build_world(engine: Engine, stock_per_desk: int) -> World:
                 ]
             )
             session.flush()
+            session.add(
+                Placement(user_id=clerk.id, election_id=world.election.id, precinct_id=precinct.id)
+            )
+            session.flush()
             desks.append(
                 Desk(
                     election_id=world.election.id,
                     precinct_id=precinct.id,
-                    clerk=Actor(clerk.id, Role.CLERK.value, precinct.id),
+                    clerk=Actor(clerk.id, Role.CLERK.value, frozenset({precinct.id})),
                     stay_locality_id=world.oral.id,
                 )
             )
         for code in ("import_a", "import_b"):
-            session.add(
-                Election(
-                    code=code,
-                    name_kk=code,
-                    name_ru=code,
-                    name_en=code,
-                    voting_day=date(2022, 6, 5),
-                    issue_opens_on=date(2022, 5, 20),
-                    issue_deadline_on=date(2022, 6, 4),
-                )
+            # Each election on a network of its own: a copy of the world's.
+            election = Election(
+                code=code,
+                name_kk=code,
+                name_ru=code,
+                name_en=code,
+                voting_day=date(2022, 6, 5),
+                issue_opens_on=date(2022, 5, 20),
+                issue_deadline_on=date(2022, 6, 4),
+            )
+            session.add(election)
+            session.flush()
+            copy_network(
+                session,
+                SYSTEM,
+                source_id=world.election.id,
+                target_id=election.id,
+                now=PREPARING,
+                with_staff=False,
             )
         session.commit()
     return World(
@@ -523,7 +539,7 @@ def reset_peak_rss() -> None:
         Path("/proc/self/clear_refs").write_text("5")
 
 
-def import_worker(database: Database, path: str, trace: bool) -> dict[str, Any]:
+def import_worker(database: Database, path: str, code: str, trace: bool) -> dict[str, Any]:
     """Runs in a fresh process: one import, committed, with its time and memory."""
     from services.importing import import_voters
 
@@ -536,7 +552,10 @@ def import_worker(database: Database, path: str, trace: bool) -> dict[str, Any]:
         tracemalloc.start()
     began = time.perf_counter()
     with Session(engine) as session:
-        summary = import_voters(session, path, now=NOW)
+        election_id = session.scalars(
+            sqlalchemy.select(Election.id).where(Election.code == code)
+        ).one()
+        summary = import_voters(session, path, election_id=election_id, now=NOW)
         session.commit()
     seconds = time.perf_counter() - began
     traced_peak = tracemalloc.get_traced_memory()[1] / (1024 * 1024) if trace else None
@@ -560,7 +579,7 @@ def bench_import(database: Database, world: World, rows: int, folder: Path) -> N
         path = folder / f"voters_{code}.csv"
         write_voter_file(path, code, rows, world)
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-            results.append(pool.submit(import_worker, database, str(path), trace).result())
+            results.append(pool.submit(import_worker, database, str(path), code, trace).result())
     timed, traced = results
     size = (folder / "voters_import_a.csv").stat().st_size / (1024 * 1024)
     if timed["error_count"] or timed["imported"] != rows:

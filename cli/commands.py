@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 
 from models import Election, Precinct, Region, Role, TerritorialCommission, User, db
 from models.user import PRECINCT_ROLES
-from seed.demo import DEFAULT_VOTER_COUNT, seed_demo
+from seed.demo import DEFAULT_VOTER_COUNT, DEMO_ELECTIONS, seed_demo
 from services.accounts import UserInput, create_user
 from services.audit import SYSTEM
 from services.errors import InvalidInput, NotFound
 from services.importing import ImportAborted, ImportSummary, import_precincts, import_voters
+from services.network import require_preparing
 from services.passwords import check_password_strength
 from services.sealing import election_seal
 from services.tokens import create_token
@@ -58,9 +59,12 @@ def _transaction() -> Iterator[Session]:
     except click.ClickException:
         session.rollback()
         raise
-    except (InvalidInput, NotFound) as error:
+    except InvalidInput as error:
         session.rollback()
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(error.message) from None
+    except NotFound as error:
+        session.rollback()
+        raise click.ClickException(f"Not found, or not yours to change: {error}.") from None
     except ImportAborted as error:
         session.rollback()
         raise click.ClickException(f"{error}; nothing was imported.") from None
@@ -68,8 +72,8 @@ def _transaction() -> Iterator[Session]:
         session.rollback()
         # The driver's message may quote the offending row (an IIN, a name): leave it out.
         raise click.ClickException(
-            "The database refused the change (another session may have changed the same "
-            "data); nothing was saved."
+            "The database refused the change (a rule of its own, or another session changing "
+            "the same data); nothing was saved."
         ) from None
 
 
@@ -80,6 +84,14 @@ def _transaction() -> Iterator[Session]:
 
 @click.command("seed-demo")
 @click.option(
+    "--election",
+    "election_code",
+    type=click.Choice(sorted(DEMO_ELECTIONS)),
+    default="ref2022",
+    show_default=True,
+    help="Which shipped calendar: the 5 June 2022 referendum, or the 15 March 2026 one.",
+)
+@click.option(
     "--voters",
     "voter_count",
     type=click.IntRange(0, 200_000),
@@ -88,16 +100,16 @@ def _transaction() -> Iterator[Session]:
     help="How many demo voters to create.",
 )
 @with_appcontext
-def seed_demo_command(voter_count: int) -> None:
-    """Create the 2022 referendum demo: regions, precincts, voters, stock and one user per role."""
+def seed_demo_command(election_code: str, voter_count: int) -> None:
+    """Create a demo election: its map, precincts, voters, stock, and one user per role."""
     started = time.perf_counter()
     with _transaction() as session:
-        summary = seed_demo(session, _now(), voter_count=voter_count)
+        summary = seed_demo(session, _now(), voter_count=voter_count, election_code=election_code)
     if not summary.created:
-        click.echo("Demo data already present (election ref2022): nothing changed.")
+        click.echo(f"Demo data already present (election {election_code}): nothing changed.")
         return
     click.echo(
-        f"Created election ref2022 in {time.perf_counter() - started:.1f} s: "
+        f"Created election {election_code} in {time.perf_counter() - started:.1f} s: "
         f"{summary.regions} regions, {summary.localities} localities, "
         f"{summary.districts} city districts, {summary.commissions} territorial commissions, "
         f"{summary.precincts} precincts, {summary.voters} voters, "
@@ -158,11 +170,23 @@ def _count_data_lines(path: Path) -> int:
 ImportFunction = Callable[..., ImportSummary]
 
 
-def _run_import(run: ImportFunction, path: Path, skip_errors: bool) -> ImportSummary:
+def _run_import(
+    run: ImportFunction, path: Path, election_code: str, mode: str, skip_errors: bool
+) -> ImportSummary:
     bars = _PhaseBars(_count_data_lines(path))
     try:
         with _transaction() as session:
-            summary = run(session, path, now=_now(), skip_errors=skip_errors, progress=bars)
+            election = election_named(session, election_code)
+            require_preparing(session, election, _now())
+            summary = run(
+                session,
+                path,
+                election_id=election.id,
+                now=_now(),
+                mode=mode,
+                skip_errors=skip_errors,
+                progress=bars,
+            )
     finally:
         bars.close()
     for error in summary.errors:
@@ -176,7 +200,13 @@ def _run_import(run: ImportFunction, path: Path, skip_errors: bool) -> ImportSum
             f"{summary.error_count} errors in {summary.invalid} of {summary.read} rows: nothing "
             "was imported. Correct the file, or pass --skip-errors to import the good rows."
         )
-    click.echo(f"Read {summary.read} rows: imported {summary.imported}, skipped {summary.skipped}.")
+    changed = ""
+    if summary.updated or summary.removed:
+        changed = f", updated {summary.updated}, cleared {summary.removed} before the import"
+    click.echo(
+        f"Read {summary.read} rows: imported {summary.imported}{changed}, "
+        f"skipped {summary.skipped}."
+    )
     return summary
 
 
@@ -186,15 +216,35 @@ _SKIP = click.option(
     is_flag=True,
     help="Import the good rows and skip the bad ones (they are still listed).",
 )
+_ELECTION = click.option(
+    "--election",
+    "election_code",
+    required=True,
+    metavar="CODE",
+    help="The election whose network or list this is (it must still be being prepared).",
+)
+
+
+def _mode(choices: tuple[str, ...]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option(
+        "--mode",
+        type=click.Choice(choices),
+        default="add",
+        show_default=True,
+        help="add: new rows only; amend: also change existing rows"
+        + ("; replace: the file becomes the list." if "replace" in choices else "."),
+    )
 
 
 @click.command("import-precincts")
 @click.argument("file", type=_FILE)
+@_ELECTION
+@_mode(("add", "amend"))
 @_SKIP
 @with_appcontext
-def import_precincts_command(file: Path, skip_errors: bool) -> None:
-    """Import precincts (and their localities, districts, commissions) from a CSV FILE."""
-    summary = _run_import(import_precincts, file, skip_errors)
+def import_precincts_command(file: Path, election_code: str, mode: str, skip_errors: bool) -> None:
+    """Import an election's precincts (and their localities, districts, commissions) from FILE."""
+    summary = _run_import(import_precincts, file, election_code, mode, skip_errors)
     created = summary.created
     click.echo(
         f"Created {created.get('localities', 0)} localities, {created.get('districts', 0)} city "
@@ -204,11 +254,13 @@ def import_precincts_command(file: Path, skip_errors: bool) -> None:
 
 @click.command("import-voters")
 @click.argument("file", type=_FILE)
+@_ELECTION
+@_mode(("add", "amend", "replace"))
 @_SKIP
 @with_appcontext
-def import_voters_command(file: Path, skip_errors: bool) -> None:
-    """Import voter list entries from a CSV FILE."""
-    _run_import(import_voters, file, skip_errors)
+def import_voters_command(file: Path, election_code: str, mode: str, skip_errors: bool) -> None:
+    """Import an election's voter list entries from a CSV FILE."""
+    _run_import(import_voters, file, election_code, mode, skip_errors)
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,26 +271,30 @@ def import_voters_command(file: Path, skip_errors: bool) -> None:
 def _placement(
     session: Session,
     role: Role,
+    election_code: str | None,
     region_kato: str | None,
     precinct_number: int | None,
     commission_id: int | None,
 ) -> tuple[Precinct | None, TerritorialCommission | None]:
-    """The precinct or commission the role needs, and only that; UsageError otherwise."""
+    """The precinct or commission (of the named election) the role needs, and only that."""
     precinct_given = region_kato is not None or precinct_number is not None
     if role in PRECINCT_ROLES:
-        if region_kato is None or precinct_number is None:
+        if region_kato is None or precinct_number is None or election_code is None:
             raise click.UsageError(
-                f"A {role.value} account works at a precinct: give --precinct-region KATO "
-                "and --precinct-number N."
+                f"A {role.value} account works at a precinct: give --election CODE, "
+                "--precinct-region KATO and --precinct-number N."
             )
         if commission_id is not None:
             raise click.UsageError(
                 f"A {role.value} account belongs to a precinct, not to a territorial commission."
             )
+        election = election_named(session, election_code)
         kato = region_kato.strip()
-        region = session.scalar(select(Region).where(Region.kato == kato))
+        region = session.scalar(
+            select(Region).where(Region.election_id == election.id, Region.kato == kato)
+        )
         if region is None:
-            raise click.ClickException(f"No region has the KATO code {kato!r}.")
+            raise click.ClickException(f"No region of {election.code} has the KATO code {kato!r}.")
         precinct = session.scalar(
             select(Precinct).where(
                 Precinct.region_id == region.id, Precinct.number == precinct_number
@@ -257,12 +313,22 @@ def _placement(
                 "A territorial account belongs to a commission: give --territorial-commission-id."
             )
         commission = session.get(TerritorialCommission, commission_id)
-        if commission is None:
-            raise click.ClickException(f"No territorial commission has the id {commission_id}.")
+        if commission is None or (
+            election_code is not None
+            and commission.election_id != election_named(session, election_code).id
+        ):
+            where = "" if election_code is None else f" in {election_code.strip()}"
+            raise click.ClickException(
+                f"No territorial commission has the id {commission_id}{where}."
+            )
         return None, commission
     if commission_id is not None:
         raise click.UsageError(
             f"Only territorial accounts belong to a commission, not {role.value} accounts."
+        )
+    if election_code is not None:
+        raise click.UsageError(
+            f"A {role.value} account works in every election: it takes no --election."
         )
     return None, None
 
@@ -286,6 +352,7 @@ def _read_password(from_stdin: bool) -> str:
     "--role", type=click.Choice([role.value for role in Role]), required=True, help="The role."
 )
 @click.option("--full-name", required=True, help="The person's full name, as shown in the app.")
+@click.option("--election", "election_code", metavar="CODE", help="The election of the precinct.")
 @click.option("--precinct-region", metavar="KATO", help="Region of the precinct (9 digits).")
 @click.option("--precinct-number", type=click.IntRange(min=1), help="Precinct number.")
 @click.option(
@@ -299,6 +366,7 @@ def create_user_command(
     username: str,
     role: str,
     full_name: str,
+    election_code: str | None,
     precinct_region: str | None,
     precinct_number: int | None,
     territorial_commission_id: int | None,
@@ -315,7 +383,12 @@ def create_user_command(
     # Everything that can be checked is checked before asking for a password.
     with _transaction() as session:
         precinct, commission = _placement(
-            session, account_role, precinct_region, precinct_number, territorial_commission_id
+            session,
+            account_role,
+            election_code,
+            precinct_region,
+            precinct_number,
+            territorial_commission_id,
         )
     password = _read_password(password_stdin)
     with _transaction() as session:
@@ -378,6 +451,14 @@ def create_token_command(username: str, name: str, days: int) -> None:
             lifetime=timedelta(days=days),
         )
     click.echo(created.secret)
+
+
+def election_named(session: Session, code: str) -> Election:
+    """The election with this code, or a one-line error."""
+    election = session.scalar(select(Election).where(Election.code == code.strip()))
+    if election is None:
+        raise click.ClickException(f"No election has the code {code.strip()!r}.")
+    return election
 
 
 commands: list[click.Command] = [

@@ -11,6 +11,7 @@ from wtforms import (
     PasswordField,
     SelectField,
     StringField,
+    TextAreaField,
     TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
@@ -64,13 +65,24 @@ class ActiveForm(FlaskForm):
 
 
 class ElectionForm(FlaskForm):
+    """An election's data: shape only; the calendar's rules are checked by the workflow."""
+
+    code = StringField(
+        _l("Code (Latin letters, digits, - and _; fixed once the issue window opens)"),
+        validators=[DataRequired(), Length(max=40)],
+    )
+    kind = SelectField(_l("Kind"), validators=[InputRequired()])
+    number_series = StringField(
+        _l("Number series (4 digits before every certificate number; empty: chosen for you)"),
+        validators=[Optional(), Length(max=4)],
+    )
     name_kk = StringField(_l("Name (Kazakh)"), validators=[DataRequired(), Length(max=300)])
     name_ru = StringField(_l("Name (Russian)"), validators=[DataRequired(), Length(max=300)])
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(), Length(max=300)])
     voting_day = DateField(_l("Voting day"), validators=[InputRequired()])
-    issue_opens_on = DateField(_l("Issue window opens on"), validators=[InputRequired()])
+    issue_opens_on = DateField(_l("Issue window opens on"), validators=[Optional()])
     issue_opens_at = TimeField(_l("at (local time)"), validators=[InputRequired()])
-    issue_deadline_on = DateField(_l("Issue deadline on"), validators=[InputRequired()])
+    issue_deadline_on = DateField(_l("Issue deadline on"), validators=[Optional()])
     issue_deadline_at = TimeField(_l("at (local time)"), validators=[InputRequired()])
     voting_opens_at = TimeField(_l("Voting opens at"), validators=[InputRequired()])
     voting_closes_at = TimeField(_l("Voting closes at"), validators=[InputRequired()])
@@ -83,18 +95,14 @@ class ElectionForm(FlaskForm):
         _l("Warn when one representative has collected more than"),
         validators=[InputRequired(), NumberRange(min=0, max=1000)],
     )
+    reason = TextAreaField(
+        _l("Reason for the correction (required once the issue window has opened)"),
+        validators=[Optional(), Length(max=1000)],
+    )
 
-    def validate(self, extra_validators: object = None) -> bool:
-        valid = super().validate(extra_validators)  # type: ignore[arg-type]
-        if not valid:
-            return False
-        if self.issue_opens_on.data > self.issue_deadline_on.data:  # type: ignore[operator]
-            self.issue_deadline_on.errors = [_l("The deadline comes after the opening.")]
-            valid = False
-        if self.issue_deadline_on.data > self.voting_day.data:  # type: ignore[operator]
-            self.issue_deadline_on.errors = [_l("The deadline comes before voting day.")]
-            valid = False
-        if self.voting_opens_at.data >= self.voting_closes_at.data:  # type: ignore[operator]
-            self.voting_closes_at.errors = [_l("Voting closes after it opens.")]
-            valid = False
-        return valid
+
+class NewElectionForm(ElectionForm):
+    """A new election and where its network of places comes from."""
+
+    network = SelectField(_l("Where the precincts come from"), validators=[InputRequired()])
+    with_staff = BooleanField(_l("Place the staff of the copied election at the same precincts"))

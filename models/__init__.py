@@ -14,7 +14,7 @@ from models.base import Base
 from models.case import Certificate, CertificateCase, Inclusion, SupplementaryList
 from models.election import Election, StockRange
 from models.reference import CityDistrict, Locality, Precinct, Region, TerritorialCommission
-from models.user import FormSubmission, LoginThrottle, Role, User
+from models.user import FormSubmission, LoginThrottle, Placement, Role, User
 from models.voter import VoterEntry
 
 db = SQLAlchemy(model_class=Base)
@@ -33,6 +33,7 @@ __all__ = [
     "Inclusion",
     "Locality",
     "LoginThrottle",
+    "Placement",
     "Precinct",
     "RateCounter",
     "Region",

@@ -12,6 +12,8 @@ from models.base import Base, UTCDateTime, in_clause, utc_now
 from models.user import User
 
 IMPORT_KINDS = frozenset({"precincts", "voters"})
+# add: new rows only; amend: new rows and changes to existing ones; replace: the file is the list.
+IMPORT_MODES = frozenset({"add", "amend", "replace"})
 IMPORT_STATES = frozenset({"queued", "running", "done", "failed"})
 
 
@@ -70,10 +72,14 @@ class ImportJob(Base):
     __table_args__ = (
         CheckConstraint(in_clause("kind", IMPORT_KINDS), name="kind"),
         CheckConstraint(in_clause("status", IMPORT_STATES), name="status"),
+        CheckConstraint(in_clause("mode", IMPORT_MODES), name="mode"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
+    # None only for jobs queued before elections carried their own networks.
+    election_id: Mapped[int | None] = mapped_column(ForeignKey("election.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(16), default="add")
     status: Mapped[str] = mapped_column(String(16), default="queued")
     file_name: Mapped[str] = mapped_column(String(200))
     skip_errors: Mapped[bool] = mapped_column(default=False)

@@ -16,8 +16,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, in_clause, utc_now
-from models.reference import Locality, Precinct
+from models.election import Election
+from models.reference import Locality, Precinct, same_election
 from models.voter import VoterEntry
+from workflow.numbers import format_certificate_number
 from workflow.states import (
     LIVE_CASE_STATES,
     LIVE_CERTIFICATE_STATES,
@@ -64,6 +66,8 @@ class CertificateCase(Base):
         CheckConstraint(
             "(state = 'refused') = (refusal_code IS NOT NULL)", name="refusal_code_iff_refused"
         ),
+        same_election("certificate_case", "precinct_id", "precinct"),
+        same_election("certificate_case", "stay_locality_id", "locality"),
         CheckConstraint(
             "state = 'refused' OR applicant_kind = 'voter' OR ("
             "representative_iin IS NOT NULL AND power_of_attorney_number IS NOT NULL "
@@ -99,9 +103,10 @@ class CertificateCase(Base):
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own protocol
 
-    precinct: Mapped[Precinct] = relationship()
+    precinct: Mapped[Precinct] = relationship(foreign_keys=[precinct_id])
+    election: Mapped[Election] = relationship()
     voter: Mapped[VoterEntry | None] = relationship()
-    stay_locality: Mapped[Locality] = relationship()
+    stay_locality: Mapped[Locality] = relationship(foreign_keys=[stay_locality_id])
     certificates: Mapped[list[Certificate]] = relationship(
         back_populates="case", order_by="Certificate.id"
     )
@@ -136,6 +141,7 @@ class Certificate(Base):
             postgresql_where=text(_LIVE_CERTIFICATE),
         ),
         CheckConstraint("serial >= 1", name="serial_positive"),
+        same_election("certificate", "precinct_id", "precinct"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,18 +160,26 @@ class Certificate(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[CertificateCase] = relationship(back_populates="certificates")
-    precinct: Mapped[Precinct] = relationship()
+    precinct: Mapped[Precinct] = relationship(foreign_keys=[precinct_id])
     voter: Mapped[VoterEntry] = relationship()
+    election: Mapped[Election] = relationship()
 
     @property
     def state(self) -> CertificateState:
         return self._state
+
+    @property
+    def number(self) -> str:
+        """The printed number, with this election's series (none for the 2022 referendum)."""
+        return format_certificate_number(self.serial, self.election.number_series)
 
 
 class SupplementaryList(Base):
     """The receiving precinct's supplementary list: a counter that numbers its lines."""
 
     __tablename__ = "supplementary_list"
+
+    __table_args__ = (same_election("supplementary_list", "precinct_id", "precinct"),)
 
     election_id: Mapped[int] = mapped_column(ForeignKey("election.id"), primary_key=True)
     precinct_id: Mapped[int] = mapped_column(ForeignKey("precinct.id"), primary_key=True)
@@ -180,6 +194,7 @@ class Inclusion(Base):
         UniqueConstraint("certificate_id"),
         UniqueConstraint("election_id", "precinct_id", "line_number"),
         CheckConstraint("line_number >= 1", name="line_positive"),
+        same_election("inclusion", "precinct_id", "precinct"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -191,4 +206,4 @@ class Inclusion(Base):
     included_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
     certificate: Mapped[Certificate] = relationship()
-    precinct: Mapped[Precinct] = relationship()
+    precinct: Mapped[Precinct] = relationship(foreign_keys=[precinct_id])

@@ -8,7 +8,9 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime
-from models.reference import Precinct
+from models.election import Election
+from models.reference import Precinct, same_election
+from workflow.numbers import format_certificate_number
 
 
 class VoterEntry(Base):
@@ -22,6 +24,7 @@ class VoterEntry(Base):
         CheckConstraint("length(iin) = 12", name="iin_length"),
         CheckConstraint("(mark_serial IS NULL) = (marked_at IS NULL)", name="mark_complete"),
         Index("ix_voter_entry_search", "election_id", "precinct_id", "search_key"),
+        same_election("voter_entry", "precinct_id", "precinct"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,7 +41,15 @@ class VoterEntry(Base):
     mark_serial: Mapped[int | None]
     marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    precinct: Mapped[Precinct] = relationship()
+    precinct: Mapped[Precinct] = relationship(foreign_keys=[precinct_id])
+    election: Mapped[Election] = relationship()
+
+    @property
+    def mark_number(self) -> str | None:
+        """The number the home-list mark names, as printed, or None when unmarked."""
+        if self.mark_serial is None:
+            return None
+        return format_certificate_number(self.mark_serial, self.election.number_series)
 
     @property
     def full_name(self) -> str:

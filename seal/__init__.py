@@ -14,8 +14,10 @@ from seal.keys import (
     public_key_pem,
 )
 from seal.payload import (
+    ELECTION_CODE_PATTERN,
     SCHEME,
     CertificatePayload,
+    claimed_election_code,
     iin_digest,
     load_private_key,
     load_public_key,
@@ -24,6 +26,7 @@ from seal.payload import (
 )
 
 __all__ = [
+    "ELECTION_CODE_PATTERN",
     "SCHEME",
     "CertificatePayload",
     "ForgedSeal",
@@ -31,6 +34,7 @@ __all__ = [
     "MalformedSeal",
     "SealError",
     "SealKeyError",
+    "claimed_election_code",
     "export_public_key",
     "generate_keypair",
     "iin_digest",

@@ -119,6 +119,29 @@ def sign_payload(private_key: Ed25519PrivateKey | bytes, payload: CertificatePay
     return SCHEME + codec.encode(message + signature)
 
 
+def claimed_election_code(text: str) -> str | None:
+    """The election a QR text says it belongs to, before any signature is checked.
+
+    Only to pick the key to verify with (a certificate of another election is then refused as
+    such, not as a forgery): nothing it says is trusted until `verify_qr_text` passes. None when
+    the text cannot be a seal.
+    """
+    repaired = codec.repair_typed_text(text)
+    if not repaired.startswith(SCHEME):
+        return None
+    try:
+        blob = codec.decode(repaired[len(SCHEME) :])
+    except MalformedSeal:
+        return None
+    if len(blob) <= _FIXED.size + SIGNATURE_SIZE:
+        return None
+    try:
+        code = blob[_FIXED.size : -SIGNATURE_SIZE].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return code if ELECTION_CODE_PATTERN.fullmatch(code) else None
+
+
 def verify_qr_text(public_key: Ed25519PublicKey | bytes, text: str) -> CertificatePayload:
     """The payload of a scanned or typed QR text whose signature holds under `public_key`.
 

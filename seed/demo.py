@@ -1,9 +1,16 @@
-"""Demo data: the 2022 referendum with its regions, a slice of precincts, voters, stock and staff.
+"""Demo data: two shipped elections, each with its map, a slice of precincts, voters, stock
+and staff.
 
-`seed_demo` is idempotent: when the election "ref2022" exists it changes nothing. Reference rows
-(regions, localities, districts, commissions, precincts, users) are found by their natural keys
-before being created, so a database that already holds some of them gains no duplicates.
-Voters come from a `random.Random(2022)`, so every run on an empty database builds the same list.
+* `ref2022`: the republican referendum of 5 June 2022 (window 20 May to 4 June, 18:00), on the
+  map of June 2022 (17 regions, Nur-Sultan; Almaty at UTC+6, Oral at UTC+5).
+* `ref2026`: the constitutional referendum of 15 March 2026 (window 27 February to 14 March,
+  18:00), on the map of March 2026 (20 regions, Astana; every clock at UTC+5), created through
+  the same service an administrator uses.
+
+`seed_demo` is idempotent: when the election exists it changes nothing. Each election gets its
+own network; the demo accounts are shared, and placed in each election at the same precincts.
+Voters come from a `random.Random` seeded with the election's year, so every run on an empty
+database builds the same list.
 """
 
 from __future__ import annotations
@@ -16,10 +23,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from maps import MAPS
 from models import (
     CityDistrict,
     Election,
     Locality,
+    Placement,
     Precinct,
     Region,
     Role,
@@ -37,16 +46,17 @@ from seed.reference import (
     KAZAKH_SURNAMES,
     NUR_SULTAN_CITY,
     ORAL_CITY,
-    REGIONS_2022,
     RUSSIAN_FEMALE_GIVEN,
     RUSSIAN_MALE_GIVEN,
     RUSSIAN_PATRONYMICS,
     RUSSIAN_SURNAMES,
     STREETS_KK_RU,
+    DistrictData,
     LocalityData,
     PrecinctData,
 )
 from services.audit import SYSTEM, record_event
+from services.elections import ElectionInput, create_election
 from services.passwords import check_password_strength, hash_password
 from services.search import voter_search_key
 from services.stock import add_stock_range
@@ -56,10 +66,8 @@ from workflow.iin import build_iin
 DEMO_ELECTION_CODE = "ref2022"
 DEFAULT_VOTER_COUNT = 5_000
 STOCK_PER_PRECINCT = 200
-SEED = 2022
-# Citizens of 18 or more on voting day (5 June 2022); the oldest demo voter was born in 1930.
+# The oldest demo voter was born in 1930; everyone is 18 or more on voting day.
 _OLDEST_BIRTH = date(1930, 1, 1)
-_YOUNGEST_BIRTH = date(2004, 6, 5)
 _KAZAKH_SHARE = 0.7
 _FEMALE_SHARE = 0.53
 _SYSTEM_ZONE = "Asia/Almaty"
@@ -127,6 +135,93 @@ COMMISSION_NAMES_KK: dict[str, str] = {
 }
 
 
+# Localities that moved to the oblasts formed on 8 June 2022: their 2026 codes (region prefix
+# right, the rest plausible) and kinds (each became an oblast centre).
+_MOVED_2022: dict[str, tuple[str, str, str]] = {
+    "632810000": ("101010000", "100000000", "city"),  # Semey: East Kazakhstan -> Abai
+    "191010000": ("331010000", "330000000", "city"),  # Taldykorgan: Almaty Region -> Zhetysu
+    "351810000": ("621010000", "620000000", "city"),  # Zhezkazgan: Karaganda -> Ulytau
+}
+
+
+def _astana(text: str) -> str:
+    """Nur-Sultan became Astana again on 17 September 2022."""
+    return text.replace("Нур-Султан", "Астана").replace("Нұр-Сұлтан", "Астана")
+
+
+def _locality_2026(data: LocalityData) -> LocalityData:
+    kato, region_kato, kind = _MOVED_2022.get(data.kato, (data.kato, data.region_kato, data.kind))
+    return LocalityData(
+        kato=kato,
+        region_kato=region_kato,
+        name_kk=_astana(data.name_kk),
+        name_ru=_astana(data.name_ru),
+        kind=kind,
+        districts=tuple(
+            DistrictData(d.kato, _astana(d.name_kk), _astana(d.name_ru)) for d in data.districts
+        ),
+    )
+
+
+def _precinct_2026(data: PrecinctData) -> PrecinctData:
+    moved = _MOVED_2022.get(data.locality_kato)
+    return PrecinctData(
+        number=data.number,
+        locality_kato=data.locality_kato if moved is None else moved[0],
+        district_kato=data.district_kato,
+        address_kk=data.address_kk,
+        address_ru=data.address_ru,
+        territorial_commission=_astana(data.territorial_commission),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoElection:
+    """One shipped election: its calendar, map and slice of the country as of its day."""
+
+    code: str
+    map_code: str
+    name_kk: str
+    name_ru: str
+    name_en: str
+    voting_day: date
+    opens_on: date
+    deadline_on: date
+    localities: tuple[LocalityData, ...]
+    precincts: tuple[PrecinctData, ...]
+    seed: int
+
+
+DEMO_ELECTIONS: dict[str, DemoElection] = {
+    "ref2022": DemoElection(
+        code="ref2022",
+        map_code="kz-2022",
+        name_kk="Республикалық референдум 2022",
+        name_ru="Республиканский референдум 2022 года",
+        name_en="Republican referendum of 5 June 2022",
+        voting_day=date(2022, 6, 5),
+        opens_on=date(2022, 5, 20),
+        deadline_on=date(2022, 6, 4),
+        localities=DEMO_LOCALITIES,
+        precincts=DEMO_PRECINCTS,
+        seed=2022,
+    ),
+    "ref2026": DemoElection(
+        code="ref2026",
+        map_code="kz-2026",
+        name_kk="Республикалық референдум 2026",
+        name_ru="Республиканский референдум 2026 года",
+        name_en="Republican referendum of 15 March 2026",
+        voting_day=date(2026, 3, 15),
+        opens_on=date(2026, 2, 27),
+        deadline_on=date(2026, 3, 14),
+        localities=tuple(_locality_2026(data) for data in DEMO_LOCALITIES),
+        precincts=tuple(_precinct_2026(data) for data in DEMO_PRECINCTS),
+        seed=2026,
+    ),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class DemoUser:
     """One demo account: where it works is named by locality and precinct number."""
@@ -175,19 +270,24 @@ class DemoSummary:
 
 
 def seed_demo(
-    session: Session, now: datetime, *, voter_count: int = DEFAULT_VOTER_COUNT
+    session: Session,
+    now: datetime,
+    *,
+    voter_count: int = DEFAULT_VOTER_COUNT,
+    election_code: str = DEMO_ELECTION_CODE,
 ) -> DemoSummary:
-    """Build the demo country once; a second run finds "ref2022" and changes nothing."""
-    existing = session.scalar(select(Election.id).where(Election.code == DEMO_ELECTION_CODE))
+    """Build one demo election once; a second run finds its code and changes nothing."""
+    demo = DEMO_ELECTIONS[election_code]
+    existing = session.scalar(select(Election.id).where(Election.code == demo.code))
     if existing is not None:
         return DemoSummary(created=False, election_id=existing)
     summary = DemoSummary(created=True, election_id=0)
-    regions = _regions(session, summary)
-    localities = _localities(session, summary, regions)
-    precincts = _precincts(session, summary, regions, localities)
-    election = _election(session)
+    election = _election(session, demo, now)
     summary.election_id = election.id
-    summary.voters = _voters(session, election, precincts, localities, voter_count)
+    regions = _regions(session, summary, election, demo)
+    localities = _localities(session, summary, election, regions, demo)
+    precincts = _precincts(session, summary, election, regions, localities, demo)
+    summary.voters = _voters(session, election, precincts, localities, voter_count, demo)
     for index, precinct in enumerate(precincts):
         add_stock_range(
             session,
@@ -199,7 +299,7 @@ def seed_demo(
             moment=Moment(now, precinct.time_zone),
         )
         summary.stock_ranges += 1
-    summary.passwords = _users(session, precincts)
+    summary.passwords = _users(session, election, precincts, now)
     record_event(
         session,
         actor=SYSTEM,
@@ -218,63 +318,57 @@ def seed_demo(
     return summary
 
 
-def _regions(session: Session, summary: DemoSummary) -> dict[str, Region]:
-    found = {region.kato: region for region in session.scalars(select(Region))}
-    for data in REGIONS_2022:
-        if data.kato not in found:
-            region = Region(
-                kato=data.kato,
-                name_kk=data.name_kk,
-                name_ru=data.name_ru,
-                name_en=data.name_en,
-                time_zone=data.time_zone,
-            )
-            session.add(region)
-            found[data.kato] = region
-            summary.regions += 1
+def _regions(
+    session: Session, summary: DemoSummary, election: Election, demo: DemoElection
+) -> dict[str, Region]:
+    found: dict[str, Region] = {}
+    for data in MAPS[demo.map_code]:
+        region = Region(
+            election_id=election.id,
+            kato=data.kato,
+            name_kk=data.name_kk,
+            name_ru=data.name_ru,
+            name_en=data.name_en,
+            time_zone=data.time_zone,
+        )
+        session.add(region)
+        found[data.kato] = region
+        summary.regions += 1
     session.flush()
     return found
 
 
 def _localities(
-    session: Session, summary: DemoSummary, regions: dict[str, Region]
+    session: Session,
+    summary: DemoSummary,
+    election: Election,
+    regions: dict[str, Region],
+    demo: DemoElection,
 ) -> dict[str, tuple[Locality, LocalityData]]:
-    katos = [data.kato for data in DEMO_LOCALITIES]
-    found = {
-        row.kato: row for row in session.scalars(select(Locality).where(Locality.kato.in_(katos)))
-    }
-    district_katos = [d.kato for data in DEMO_LOCALITIES for d in data.districts]
-    districts = {
-        row.kato
-        for row in session.scalars(
-            select(CityDistrict).where(CityDistrict.kato.in_(district_katos))
-        )
-    }
     result: dict[str, tuple[Locality, LocalityData]] = {}
-    for data in DEMO_LOCALITIES:
-        locality = found.get(data.kato)
-        if locality is None:
-            locality = Locality(
-                kato=data.kato,
-                region_id=regions[data.region_kato].id,
-                name_kk=data.name_kk,
-                name_ru=data.name_ru,
-                kind=data.kind,
-            )
-            session.add(locality)
-            session.flush()
-            summary.localities += 1
+    for data in demo.localities:
+        locality = Locality(
+            election_id=election.id,
+            kato=data.kato,
+            region_id=regions[data.region_kato].id,
+            name_kk=data.name_kk,
+            name_ru=data.name_ru,
+            kind=data.kind,
+        )
+        session.add(locality)
+        session.flush()
+        summary.localities += 1
         for district in data.districts:
-            if district.kato not in districts:
-                session.add(
-                    CityDistrict(
-                        kato=district.kato,
-                        locality_id=locality.id,
-                        name_kk=district.name_kk,
-                        name_ru=district.name_ru,
-                    )
+            session.add(
+                CityDistrict(
+                    election_id=election.id,
+                    kato=district.kato,
+                    locality_id=locality.id,
+                    name_kk=district.name_kk,
+                    name_ru=district.name_ru,
                 )
-                summary.districts += 1
+            )
+            summary.districts += 1
         result[data.kato] = (locality, data)
     session.flush()
     return result
@@ -283,71 +377,101 @@ def _localities(
 def _precincts(
     session: Session,
     summary: DemoSummary,
+    election: Election,
     regions: dict[str, Region],
     localities: dict[str, tuple[Locality, LocalityData]],
+    demo: DemoElection,
 ) -> list[Precinct]:
     """The demo precincts in reference order (their index fixes their stock range)."""
-    districts = {row.kato: row.id for row in session.scalars(select(CityDistrict))}
-    commissions = {
-        (row.region_id, row.name_ru): row for row in session.scalars(select(TerritorialCommission))
+    districts = {
+        row.kato: row.id
+        for row in session.scalars(
+            select(CityDistrict).where(CityDistrict.election_id == election.id)
+        )
     }
-    existing = {(row.region_id, row.number): row for row in session.scalars(select(Precinct))}
+    commissions: dict[tuple[int, str], TerritorialCommission] = {}
     precincts = []
-    for data in DEMO_PRECINCTS:
+    for data in demo.precincts:
         locality, locality_data = localities[data.locality_kato]
         region = regions[locality_data.region_kato]
-        precinct = existing.get((region.id, data.number))
-        if precinct is None:
-            commission = commissions.get((region.id, data.territorial_commission))
-            if commission is None:
-                commission = _commission(data, region, locality)
-                session.add(commission)
-                session.flush()
-                commissions[(region.id, data.territorial_commission)] = commission
-                summary.commissions += 1
-            precinct = Precinct(
-                number=data.number,
-                region_id=region.id,
-                locality_id=locality.id,
-                district_id=None if data.district_kato is None else districts[data.district_kato],
-                territorial_commission_id=commission.id,
-                address_kk=data.address_kk,
-                address_ru=data.address_ru,
-            )
-            session.add(precinct)
-            summary.precincts += 1
+        commission = commissions.get((region.id, data.territorial_commission))
+        if commission is None:
+            commission = _commission(data, region, locality, election)
+            session.add(commission)
+            session.flush()
+            commissions[(region.id, data.territorial_commission)] = commission
+            summary.commissions += 1
+        precinct = Precinct(
+            election_id=election.id,
+            number=data.number,
+            region_id=region.id,
+            locality_id=locality.id,
+            district_id=None if data.district_kato is None else districts[data.district_kato],
+            territorial_commission_id=commission.id,
+            address_kk=data.address_kk,
+            address_ru=data.address_ru,
+        )
+        session.add(precinct)
+        summary.precincts += 1
         precincts.append(precinct)
     session.flush()
     return precincts
 
 
-def _commission(data: PrecinctData, region: Region, locality: Locality) -> TerritorialCommission:
-    name_kk = COMMISSION_NAMES_KK.get(
+def _commission(
+    data: PrecinctData, region: Region, locality: Locality, election: Election
+) -> TerritorialCommission:
+    names_kk = {_astana(ru): _astana(kk) for ru, kk in COMMISSION_NAMES_KK.items()}
+    name_kk = COMMISSION_NAMES_KK.get(data.territorial_commission) or names_kk.get(
         data.territorial_commission, f"{locality.name_kk} аумақтық комиссиясы"
     )
     return TerritorialCommission(
-        region_id=region.id, name_kk=name_kk, name_ru=data.territorial_commission
+        election_id=election.id,
+        region_id=region.id,
+        name_kk=name_kk,
+        name_ru=data.territorial_commission,
     )
 
 
-def _election(session: Session) -> Election:
-    """The republican referendum of 5 June 2022 with the default policies (domain.md §1, §6)."""
-    election = Election(
-        code=DEMO_ELECTION_CODE,
-        name_kk="Республикалық референдум 2022",
-        name_ru="Республиканский референдум 2022 года",
-        name_en="Republican referendum of 5 June 2022",
-        voting_day=date(2022, 6, 5),
-        issue_opens_on=date(2022, 5, 20),
-        issue_opens_at=time(0, 0),
-        issue_deadline_on=date(2022, 6, 4),
-        issue_deadline_at=time(18, 0),
-        voting_opens_at=time(7, 0),
-        voting_closes_at=time(20, 0),
+def _election(session: Session, demo: DemoElection, now: datetime) -> Election:
+    """The demo election with the default policies (domain.md §1, §6).
+
+    The 2022 referendum predates number series: it is written as it was, numbers without one.
+    Every later election is created through the administrator's own service.
+    """
+    if demo.code == DEMO_ELECTION_CODE:
+        election = Election(
+            code=demo.code,
+            kind="referendum",
+            name_kk=demo.name_kk,
+            name_ru=demo.name_ru,
+            name_en=demo.name_en,
+            voting_day=demo.voting_day,
+            issue_opens_on=demo.opens_on,
+            issue_opens_at=time(0, 0),
+            issue_deadline_on=demo.deadline_on,
+            issue_deadline_at=time(18, 0),
+            voting_opens_at=time(7, 0),
+            voting_closes_at=time(20, 0),
+            created_at=now,
+        )
+        session.add(election)
+        session.flush()
+        return election
+    return create_election(
+        session,
+        SYSTEM,
+        ElectionInput(
+            code=demo.code,
+            name_kk=demo.name_kk,
+            name_ru=demo.name_ru,
+            name_en=demo.name_en,
+            voting_day=demo.voting_day,
+            issue_opens_on=demo.opens_on,
+            issue_deadline_on=demo.deadline_on,
+        ),
+        now,
     )
-    session.add(election)
-    session.flush()
-    return election
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,11 +529,13 @@ def _voters(
     precincts: list[Precinct],
     localities: dict[str, tuple[Locality, LocalityData]],
     count: int,
+    demo: DemoElection,
 ) -> int:
     """Bulk-insert `count` voters with valid, unique IINs spread over the precincts."""
-    rng = random.Random(SEED)
+    rng = random.Random(demo.seed)
     locality_data = {locality.id: data for locality, data in localities.values()}
-    span = (_YOUNGEST_BIRTH - _OLDEST_BIRTH).days
+    youngest = demo.voting_day.replace(year=demo.voting_day.year - 18)
+    span = (youngest - _OLDEST_BIRTH).days
     seen: set[str] = set()
     rows = []
     for _ in range(count):
@@ -454,18 +580,32 @@ def new_demo_password() -> str:
             return password
 
 
-def _users(session: Session, precincts: list[Precinct]) -> dict[str, str]:
-    """Create the missing demo accounts; return their plain passwords (shown once)."""
-    existing = set(
-        session.scalars(
-            select(User.username).where(User.username.in_([u.username for u in DEMO_USERS]))
+def _users(
+    session: Session, election: Election, precincts: list[Precinct], now: datetime
+) -> dict[str, str]:
+    """Create the missing demo accounts and place each in this election; return the plain
+    passwords of the accounts created (shown once)."""
+    existing = {
+        user.username: user
+        for user in session.scalars(
+            select(User).where(User.username.in_([u.username for u in DEMO_USERS]))
         )
-    )
+    }
     by_place = {(p.locality.kato, p.number): p for p in precincts}
     passwords: dict[str, str] = {}
     for demo in DEMO_USERS:
-        if demo.username in existing:
-            continue
+        user = existing.get(demo.username)
+        if user is None:
+            password = new_demo_password()
+            user = User(
+                username=demo.username,
+                full_name=demo.full_name,
+                password_hash=hash_password(password),
+                role=demo.role,
+            )
+            session.add(user)
+            session.flush()
+            passwords[demo.username] = password
         precinct_id = None
         commission_id = None
         if demo.precinct_number is not None and demo.locality_kato is not None:
@@ -474,17 +614,15 @@ def _users(session: Session, precincts: list[Precinct]) -> dict[str, str]:
             commission_id = by_place[
                 (demo.locality_kato, demo.commission_of_precinct)
             ].territorial_commission_id
-        password = new_demo_password()
-        session.add(
-            User(
-                username=demo.username,
-                full_name=demo.full_name,
-                password_hash=hash_password(password),
-                role=demo.role,
-                precinct_id=precinct_id,
-                territorial_commission_id=commission_id,
+        if precinct_id is not None or commission_id is not None:
+            session.add(
+                Placement(
+                    user_id=user.id,
+                    election_id=election.id,
+                    precinct_id=precinct_id,
+                    territorial_commission_id=commission_id,
+                    placed_at=now,
+                )
             )
-        )
-        passwords[demo.username] = password
     session.flush()
     return passwords

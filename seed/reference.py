@@ -22,6 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The regions moved to `maps`, beside the 2026 map; the names stay importable from here.
+from maps import REGIONS_2022, RegionData, region_for_kato
+
 __all__ = [
     "AKTOBE_CITY",
     "ALMATY_CITY",
@@ -52,89 +55,6 @@ __all__ = [
     "RegionData",
     "region_for_kato",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# Regions
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RegionData:
-    """A top-level unit (oblast or city of republican significance) with its IANA time zone."""
-
-    kato: str
-    name_kk: str
-    name_ru: str
-    name_en: str
-    time_zone: str
-
-
-_ALMATY_TZ = "Asia/Almaty"
-
-REGIONS_2022: tuple[RegionData, ...] = (
-    RegionData("110000000", "Ақмола облысы", "Акмолинская область", "Akmola Region", _ALMATY_TZ),
-    RegionData("150000000", "Ақтөбе облысы", "Актюбинская область", "Aktobe Region", "Asia/Aqtobe"),
-    RegionData("190000000", "Алматы облысы", "Алматинская область", "Almaty Region", _ALMATY_TZ),
-    RegionData("230000000", "Атырау облысы", "Атырауская область", "Atyrau Region", "Asia/Atyrau"),
-    RegionData(
-        "270000000",
-        "Батыс Қазақстан облысы",
-        "Западно-Казахстанская область",
-        "West Kazakhstan Region",
-        "Asia/Oral",
-    ),
-    RegionData("310000000", "Жамбыл облысы", "Жамбылская область", "Zhambyl Region", _ALMATY_TZ),
-    RegionData(
-        "350000000", "Қарағанды облысы", "Карагандинская область", "Karaganda Region", _ALMATY_TZ
-    ),
-    RegionData(
-        "390000000", "Қостанай облысы", "Костанайская область", "Kostanay Region", "Asia/Qostanay"
-    ),
-    RegionData(
-        "430000000",
-        "Қызылорда облысы",
-        "Кызылординская область",
-        "Kyzylorda Region",
-        "Asia/Qyzylorda",
-    ),
-    RegionData(
-        "470000000", "Маңғыстау облысы", "Мангистауская область", "Mangystau Region", "Asia/Aqtau"
-    ),
-    RegionData(
-        "550000000", "Павлодар облысы", "Павлодарская область", "Pavlodar Region", _ALMATY_TZ
-    ),
-    RegionData(
-        "590000000",
-        "Солтүстік Қазақстан облысы",
-        "Северо-Казахстанская область",
-        "North Kazakhstan Region",
-        _ALMATY_TZ,
-    ),
-    RegionData(
-        "610000000", "Түркістан облысы", "Туркестанская область", "Turkistan Region", _ALMATY_TZ
-    ),
-    RegionData(
-        "630000000",
-        "Шығыс Қазақстан облысы",
-        "Восточно-Казахстанская область",
-        "East Kazakhstan Region",
-        _ALMATY_TZ,
-    ),
-    RegionData("710000000", "Нұр-Сұлтан қаласы", "город Нур-Султан", "Nur-Sultan", _ALMATY_TZ),
-    RegionData("750000000", "Алматы қаласы", "город Алматы", "Almaty", _ALMATY_TZ),
-    RegionData("790000000", "Шымкент қаласы", "город Шымкент", "Shymkent", _ALMATY_TZ),
-)
-
-_REGIONS_BY_PREFIX: dict[str, RegionData] = {region.kato[:2]: region for region in REGIONS_2022}
-
-
-def region_for_kato(kato: str) -> RegionData:
-    """The 2022 region a KATO code belongs to, by its first two digits; KeyError if none."""
-    region = _REGIONS_BY_PREFIX.get(kato.strip()[:2])
-    if region is None:
-        raise KeyError(kato)
-    return region
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from models import ApiToken, LoginThrottle, Precinct, Role, User
+from models import ApiToken, LoginThrottle, Placement, Precinct, Role, TerritorialCommission, User
 from models.user import PRECINCT_ROLES, new_session_token
-from services.audit import Actor, record_event
+from services.audit import SYSTEM, Actor, record_event
 from services.errors import InvalidInput, NotFound
 from services.passwords import check_password_strength, hash_password, verify_password
 from workflow.calendar import Moment
@@ -40,8 +40,17 @@ class SignInResult:
 
 
 def actor_of(user: User) -> Actor:
-    """The service-layer view of a signed-in user."""
-    return Actor(user.id, user.role.value, user.precinct_id, user.territorial_commission_id)
+    """The service-layer view of a signed-in user, with where they work in every election."""
+    return Actor(
+        user.id,
+        user.role.value,
+        frozenset(p.precinct_id for p in user.placements if p.precinct_id is not None),
+        frozenset(
+            p.territorial_commission_id
+            for p in user.placements
+            if p.territorial_commission_id is not None
+        ),
+    )
 
 
 def _throttle_key(username: str) -> str:
@@ -62,7 +71,6 @@ def authenticate(
             moment=Moment(now, ACCOUNT_ZONE),
             event="sign_in",
             outcome="accepted" if refusal is None else "refused",
-            precinct_id=None if user is None else user.precinct_id,
             code=refusal,
             # The account is named by its throttle key, never by the username typed.
             payload={"account": key[:16], "client": client[:64]},
@@ -108,7 +116,6 @@ def sign_out(session: Session, user: User, now: datetime) -> None:
         moment=Moment(now, ACCOUNT_ZONE),
         event="sign_out",
         outcome="accepted",
-        precinct_id=user.precinct_id,
     )
 
 
@@ -127,8 +134,18 @@ def record_access_refused(
     )
 
 
+# Territorial commissions manage precinct staff only; the central commission manages everyone.
+ROLES_BY_MANAGER: dict[str, frozenset[Role]] = {
+    Role.ADMIN.value: frozenset(Role),
+    Role.TERRITORIAL.value: PRECINCT_ROLES,
+    SYSTEM.role: frozenset(Role),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class UserInput:
+    """An account and where it works: a precinct or a commission, which names its election."""
+
     username: str
     full_name: str
     role: Role
@@ -136,21 +153,89 @@ class UserInput:
     territorial_commission_id: int | None = None
 
 
-def _validate_placement(session: Session, data: UserInput) -> None:
-    if data.role in PRECINCT_ROLES and (
-        data.precinct_id is None or session.get(Precinct, data.precinct_id) is None
-    ):
-        raise InvalidInput("precinct_id", "Clerks and check-in staff belong to a precinct.")
-    if data.role is Role.TERRITORIAL and data.territorial_commission_id is None:
-        raise InvalidInput(
-            "territorial_commission_id", "Territorial staff belong to a territorial commission."
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A checked placement: the election and the precinct or commission in it."""
+
+    election_id: int
+    precinct_id: int | None
+    territorial_commission_id: int | None
+
+
+def manageable_roles(actor: Actor) -> frozenset[Role]:
+    return ROLES_BY_MANAGER.get(actor.role, frozenset())
+
+
+def _place(session: Session, actor: Actor, data: UserInput) -> Place | None:
+    """Where the role works, in the election of the precinct or commission named; checked
+    against what the acting manager may hand out (NotFound for anything out of scope)."""
+    if data.role not in manageable_roles(actor):
+        raise NotFound("role")
+    if data.role in PRECINCT_ROLES:
+        precinct = None if data.precinct_id is None else session.get(Precinct, data.precinct_id)
+        if precinct is None:
+            raise InvalidInput("precinct_id", "Clerks and check-in staff belong to a precinct.")
+        if actor.role == Role.TERRITORIAL.value and (
+            precinct.territorial_commission_id not in actor.territorial_commission_ids
+        ):
+            raise NotFound("precinct")
+        return Place(precinct.election_id, precinct.id, None)
+    if data.role is Role.TERRITORIAL:
+        commission = (
+            None
+            if data.territorial_commission_id is None
+            else session.get(TerritorialCommission, data.territorial_commission_id)
         )
+        if commission is None:
+            raise InvalidInput(
+                "territorial_commission_id",
+                "Territorial staff belong to a territorial commission.",
+            )
+        return Place(commission.election_id, None, commission.id)
+    return None
+
+
+def _set_placement(session: Session, user: User, place: Place, now: datetime) -> bool:
+    """Put the user at `place` in its election; True when an earlier placement there changed."""
+    existing = user.placement_in(place.election_id)
+    if existing is None:
+        session.add(
+            Placement(
+                user=user,
+                election_id=place.election_id,
+                precinct_id=place.precinct_id,
+                territorial_commission_id=place.territorial_commission_id,
+                placed_at=now,
+            )
+        )
+        session.flush()
+        return False
+    changed = (existing.precinct_id, existing.territorial_commission_id) != (
+        place.precinct_id,
+        place.territorial_commission_id,
+    )
+    existing.precinct_id = place.precinct_id
+    existing.territorial_commission_id = place.territorial_commission_id
+    existing.placed_at = now
+    session.flush()
+    return changed
+
+
+def _placement_payload(place: Place | None) -> dict[str, int | None]:
+    if place is None:
+        return {}
+    return {
+        "election_id": place.election_id,
+        "precinct_id": place.precinct_id,
+        "territorial_commission_id": place.territorial_commission_id,
+    }
 
 
 def create_user(
     session: Session, actor: Actor, data: UserInput, password: str, now: datetime
 ) -> User:
-    """A new account; the password is hashed (scrypt above Werkzeug's default cost)."""
+    """A new account placed in one election; the password is hashed (scrypt above Werkzeug's
+    default cost)."""
     if problem := check_password_strength(password):
         raise InvalidInput("password", problem)
     if not data.username.strip() or not data.full_name.strip():
@@ -159,27 +244,26 @@ def create_user(
         select(User.id).where(func.lower(User.username) == data.username.strip().casefold())
     ):
         raise InvalidInput("username", "This username is taken.")
-    _validate_placement(session, data)
+    place = _place(session, actor, data)
     user = User(
         username=data.username.strip(),
         full_name=data.full_name.strip(),
         role=data.role,
-        precinct_id=data.precinct_id if data.role in PRECINCT_ROLES else None,
-        territorial_commission_id=(
-            data.territorial_commission_id if data.role is Role.TERRITORIAL else None
-        ),
         password_hash=hash_password(password),
     )
     session.add(user)
     session.flush()
+    if place is not None:
+        _set_placement(session, user, place, now)
     record_event(
         session,
         actor=actor,
         moment=Moment(now, ACCOUNT_ZONE),
         event="user_created",
         outcome="accepted",
-        precinct_id=user.precinct_id,
-        payload={"user_id": user.id, "role": user.role.value},
+        precinct_id=None if place is None else place.precinct_id,
+        election_id=None if place is None else place.election_id,
+        payload={"user_id": user.id, "role": user.role.value, **_placement_payload(place)},
     )
     return user
 
@@ -227,17 +311,26 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool, now: 
 
 
 def move_user(session: Session, actor: Actor, user_id: int, data: UserInput, now: datetime) -> None:
-    """Change role or placement; the user must sign in again."""
+    """Change role, name or the placement in the named precinct's (or commission's) election;
+    the user must sign in again and their tokens are revoked."""
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or user.role not in manageable_roles(actor):
         raise NotFound("user")
-    _validate_placement(session, data)
-    before = {"role": user.role.value, "precinct_id": user.precinct_id}
+    place = _place(session, actor, data)
+    before: dict[str, object] = {"role": user.role.value}
+    if place is not None and (earlier := user.placement_in(place.election_id)) is not None:
+        before["precinct_id"] = earlier.precinct_id
+        before["territorial_commission_id"] = earlier.territorial_commission_id
+    if data.role != user.role:
+        # A new role works nowhere it used to: its placements elsewhere are for the old role.
+        for placement in list(user.placements):
+            if place is None or placement.election_id != place.election_id:
+                session.delete(placement)
+        session.flush()
+        session.expire(user, ["placements"])
     user.role = data.role
-    user.precinct_id = data.precinct_id if data.role in PRECINCT_ROLES else None
-    user.territorial_commission_id = (
-        data.territorial_commission_id if data.role is Role.TERRITORIAL else None
-    )
+    if place is not None:
+        _set_placement(session, user, place, now)
     user.full_name = data.full_name.strip() or user.full_name
     user.session_token = new_session_token()
     revoke_all_tokens(session, actor, user.id, now)
@@ -247,9 +340,55 @@ def move_user(session: Session, actor: Actor, user_id: int, data: UserInput, now
         moment=Moment(now, ACCOUNT_ZONE),
         event="user_moved",
         outcome="accepted",
-        precinct_id=user.precinct_id,
-        payload={"user_id": user.id, "before": before, "role": user.role.value},
+        precinct_id=None if place is None else place.precinct_id,
+        election_id=None if place is None else place.election_id,
+        payload={
+            "user_id": user.id,
+            "before": before,
+            "role": user.role.value,
+            **_placement_payload(place),
+        },
     )
+
+
+def place_user(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    *,
+    precinct_id: int | None = None,
+    territorial_commission_id: int | None = None,
+    now: datetime,
+) -> Placement:
+    """Place a user in one more election (or move them within it). A first placement in an
+    election widens nothing they had, so their sessions go on; a changed one ends them."""
+    user = session.get(User, user_id)
+    if user is None or user.role not in manageable_roles(actor):
+        raise NotFound("user")
+    place = _place(
+        session,
+        actor,
+        UserInput(user.username, user.full_name, user.role, precinct_id, territorial_commission_id),
+    )
+    if place is None:
+        raise InvalidInput("role", "Admins and observers work everywhere: they are not placed.")
+    moved = _set_placement(session, user, place, now)
+    if moved:
+        user.session_token = new_session_token()
+        revoke_all_tokens(session, actor, user.id, now)
+    record_event(
+        session,
+        actor=actor,
+        moment=Moment(now, ACCOUNT_ZONE),
+        event="user_placed",
+        outcome="accepted",
+        precinct_id=place.precinct_id,
+        election_id=place.election_id,
+        payload={"user_id": user.id, "moved": moved, **_placement_payload(place)},
+    )
+    placement = user.placement_in(place.election_id)
+    assert placement is not None  # noqa: S101 - just set
+    return placement
 
 
 def revoke_all_tokens(session: Session, actor: Actor, owner_id: int, now: datetime) -> int:

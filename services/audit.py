@@ -19,12 +19,16 @@ from workflow.machine import Transition
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who acts: a signed-in user (or the system, id None) with a role and a home precinct."""
+    """Who acts: a signed-in user (or the system, id None), the role, and where they work.
+
+    A user works at one precinct or commission per election; precinct and commission ids are
+    unique across elections, so the sets below scope every election at once.
+    """
 
     user_id: int | None
     role: str
-    precinct_id: int | None = None
-    territorial_commission_id: int | None = None
+    precinct_ids: frozenset[int] = frozenset()
+    territorial_commission_ids: frozenset[int] = frozenset()
     # Set when the user acts through the API: the audit trail names the token used.
     api_token_id: int | None = None
 

@@ -98,16 +98,12 @@ def apply_for_certificate(
     """Receive an application in person or by representative; a refusal is recorded as a case."""
     precinct = acting_precinct(session, actor, application.precinct_id, DESK_ROLES)
     election = session.get(Election, application.election_id)
-    if election is None:
+    if election is None or precinct.election_id != election.id:
         raise NotFound("election")
     stay = session.get(Locality, application.stay_locality_id)
-    if stay is None:
+    if stay is None or stay.election_id != election.id:
         raise InvalidInput("stay_locality_id", "Choose the place of stay from the list.")
-    voter = session.scalar(
-        select(VoterEntry).where(
-            VoterEntry.election_id == election.id, VoterEntry.iin == application.voter_iin
-        )
-    )
+    voter = _voter_for_application(session, election.id, application.voter_iin)
     on_this_list = voter is not None and voter.precinct_id == precinct.id
     representative = application.representative
     ctx = ApplyContext(
@@ -147,6 +143,17 @@ def apply_for_certificate(
                 raise
             ctx = replace(ctx, has_live_case=True)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _voter_for_application(session: Session, election_id: int, iin: str) -> VoterEntry | None:
+    """The voter's list entry, locked: a re-listing of this voter (services.voters) waits for
+    the application, or the application sees where the voter was moved to. Applications for one
+    voter queue here too; the partial unique index still decides if they ever do not."""
+    return session.scalar(
+        select(VoterEntry)
+        .where(VoterEntry.election_id == election_id, VoterEntry.iin == iin)
+        .with_for_update()
+    )
 
 
 def _lost_live_voter_race(error: IntegrityError) -> bool:

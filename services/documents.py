@@ -42,7 +42,6 @@ from pdf import (
 from services.audit import Actor, record_event
 from services.sealing import ElectionSeal, seal_certificate
 from workflow.calendar import Moment, zone
-from workflow.numbers import format_certificate_number
 from workflow.states import CertificateState
 
 PRINT_EVENT = "print"
@@ -86,7 +85,7 @@ def print_certificate(
         election_name_kk=election.name_kk,
         election_name_ru=election.name_ru,
         voting_day=election.voting_day,
-        number=format_certificate_number(certificate.serial),
+        number=certificate.number,
         verification_code=certificate.verification_code,
         surname=voter.surname,
         given_name=voter.given_name,
@@ -189,7 +188,7 @@ def print_register(session: Session, election: Election, precinct: Precinct) -> 
     def rows() -> Iterator[RegisterRow]:
         for certificate in session.scalars(statement):
             yield RegisterRow(
-                number=format_certificate_number(certificate.serial),
+                number=certificate.number,
                 full_name=certificate.voter.full_name,
                 iin=certificate.voter.iin,
                 issued_at=certificate.issued_at.astimezone(tz),
@@ -216,7 +215,7 @@ def print_supplementary_list(session: Session, election: Election, precinct: Pre
             yield SupplementaryRow(
                 line_number=inclusion.line_number,
                 full_name=certificate.voter.full_name,
-                certificate_number=format_certificate_number(certificate.serial),
+                certificate_number=certificate.number,
                 issuing_precinct=f"№ {certificate.precinct.number}, "
                 f"{certificate.precinct.locality.name_ru}",
                 included_at=inclusion.included_at.astimezone(tz),

@@ -1,16 +1,17 @@
-"""Live figures for voting day: per precinct by hour, and per territory by precinct."""
+"""Figures for the screens: a precinct's day at the desk, voting day by hour and by territory."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Certificate, Election, Inclusion, Precinct
-from workflow.calendar import zone
-from workflow.states import CertificateState
+from models import AuditEvent, Certificate, CertificateCase, Election, Inclusion, Precinct
+from workflow.calendar import Moment, zone
+from workflow.states import CaseState, CertificateState
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +103,72 @@ def territory_figures(
         )
         for precinct in precincts
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class DeskDay:
+    """A precinct's day at the desk, on its own wall clock."""
+
+    local_now: datetime
+    # None in an election without absentee certificates.
+    opens: datetime | None
+    deadline: datetime | None
+    window_open: bool
+    time_left: timedelta | None
+    applications_today: int
+    issued_today: int
+    refused_today: int
+    issued_total: int
+    live_received: int
+
+
+def desk_day(session: Session, election: Election, precinct: Precinct, now: datetime) -> DeskDay:
+    moment = Moment(now, precinct.time_zone)
+    rules = election.rules()
+    opens, deadline = rules.issue_window(precinct.time_zone) if rules.has_window else (None, None)
+    local = moment.local
+    day_start = datetime.combine(local.date(), time(0), tzinfo=zone(precinct.time_zone))
+    day_end = day_start + timedelta(days=1)
+
+    def count_events(event: str, outcome: str) -> int:
+        return int(
+            session.scalar(
+                select(func.count()).where(
+                    AuditEvent.precinct_id == precinct.id,
+                    AuditEvent.election_id == election.id,
+                    AuditEvent.event == event,
+                    AuditEvent.outcome == outcome,
+                    AuditEvent.occurred_at >= day_start,
+                    AuditEvent.occurred_at < day_end,
+                )
+            )
+            or 0
+        )
+
+    issued_total = session.scalar(
+        select(func.count()).where(
+            Certificate.precinct_id == precinct.id,
+            Certificate.election_id == election.id,
+            Certificate._state != CertificateState.SPOILT,
+        )
+    )
+    received = session.scalar(
+        select(func.count()).where(
+            CertificateCase.precinct_id == precinct.id,
+            CertificateCase.election_id == election.id,
+            CertificateCase._state == CaseState.RECEIVED,
+        )
+    )
+    window_open = opens is not None and deadline is not None and opens <= now < deadline
+    return DeskDay(
+        local_now=local,
+        opens=opens,
+        deadline=deadline,
+        window_open=window_open,
+        time_left=deadline - now if window_open and deadline is not None else None,
+        applications_today=count_events("apply", "accepted") + count_events("apply", "refused"),
+        issued_today=count_events("issue", "accepted"),
+        refused_today=count_events("apply", "refused") + count_events("refuse", "accepted"),
+        issued_total=int(issued_total or 0),
+        live_received=int(received or 0),
+    )

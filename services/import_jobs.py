@@ -16,12 +16,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import ImportJob, Role
+from models import Election, ImportJob, Placement, Role
 from services.audit import Actor
-from services.errors import NotFound
-from services.importing import ImportAborted, ImportSummary, import_precincts, import_voters
+from services.errors import InvalidInput, NotFound
+from services.importing import (
+    IMPORT_MODES,
+    ImportAborted,
+    ImportSummary,
+    import_precincts,
+    import_voters,
+)
+from services.network import NetworkLocked, require_preparing
 
 MAX_ERROR_LINES = 100
 # Progress is written every batch (2,000 rows, well under a second): ten silent minutes is death.
@@ -49,11 +57,35 @@ def _progress_path(instance: Path, job_id: int) -> Path:
 
 
 def queue_import(
-    session: Session, actor: Actor, *, kind: str, file_name: str, skip_errors: bool, now: datetime
+    session: Session,
+    actor: Actor,
+    *,
+    kind: str,
+    election_id: int,
+    file_name: str,
+    skip_errors: bool,
+    now: datetime,
+    mode: str = "add",
 ) -> ImportJob:
-    """Record a job; the caller saves the upload at `upload_path` and starts `run_import_job`."""
+    """Record a job for one election, if it may still be imported into (NetworkLocked, or
+    NotFound for an election the actor does not manage); the caller saves the upload at
+    `upload_path` and starts `run_import_job`."""
+    election = session.get(Election, election_id)
+    if election is None:
+        raise NotFound("election")
+    if actor.role == Role.TERRITORIAL.value and not session.scalar(
+        select(Placement.id).where(
+            Placement.user_id == actor.user_id, Placement.election_id == election.id
+        )
+    ):
+        raise NotFound("election")
+    if mode not in IMPORT_MODES:
+        raise InvalidInput("mode", f"The mode is one of {', '.join(IMPORT_MODES)}.")
+    require_preparing(session, election, now)
     job = ImportJob(
         kind=kind,
+        election_id=election.id,
+        mode=mode,
         status="queued",
         file_name=file_name[:200] or "upload.csv",
         skip_errors=skip_errors,
@@ -136,12 +168,16 @@ def run_import_job(
     # Whatever goes wrong (the database away, a bug), the job row ends as failed.
     outcome: dict[str, Any] = {"status": "failed", "failure": "internal error", "summary": None}
     try:
+        election = session.get_one(Election, job.election_id)
+        # The window may have opened while the job waited in the queue.
+        require_preparing(session, election, clock())
         summary = _import(session, actor, job, source, clock(), progress)
         session.commit()
         outcome = {"status": "done", "failure": None, "summary": _summary(summary)}
-    except (ImportAborted, OSError) as error:
+    except (ImportAborted, NetworkLocked, OSError) as error:
         session.rollback()
-        outcome["failure"] = str(error)[:500]
+        reason = error.message if isinstance(error, InvalidInput) else str(error)
+        outcome["failure"] = reason[:500]
     except Exception:
         session.rollback()
         raise
@@ -166,18 +202,28 @@ def _import(
     now: datetime,
     progress: Callable[[str, int], None],
 ) -> ImportSummary:
+    assert job.election_id is not None  # noqa: S101 - every queued job names its election
     if job.kind == "precincts":
         return import_precincts(
-            session, source, now=now, skip_errors=job.skip_errors, actor=actor, progress=progress
+            session,
+            source,
+            election_id=job.election_id,
+            now=now,
+            mode=job.mode,
+            skip_errors=job.skip_errors,
+            actor=actor,
+            progress=progress,
         )
     return import_voters(
         session,
         source,
+        election_id=job.election_id,
         now=now,
+        mode=job.mode,
         skip_errors=job.skip_errors,
         actor=actor,
         progress=progress,
-        commission_id=actor.territorial_commission_id
+        commission_ids=actor.territorial_commission_ids
         if actor.role == Role.TERRITORIAL.value
         else None,
     )
@@ -187,6 +233,9 @@ def _summary(summary: ImportSummary) -> dict[str, Any]:
     return {
         "read": summary.read,
         "imported": summary.imported,
+        "updated": summary.updated,
+        "removed": summary.removed,
+        "mode": summary.mode,
         "skipped": summary.skipped,
         "invalid": summary.invalid,
         "errors": summary.error_count,

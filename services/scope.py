@@ -20,10 +20,10 @@ VOTING_DAY_ROLES = frozenset({Role.CLERK.value, Role.CHECKIN.value})
 
 
 def can_act_at(actor: Actor, precinct_id: int, roles: frozenset[str]) -> bool:
-    """Admins act anywhere; precinct staff only at their own precinct, in the named roles."""
+    """Admins act anywhere; precinct staff only where they are placed, in the named roles."""
     if actor.role == Role.ADMIN.value:
         return True
-    return actor.role in roles and actor.precinct_id == precinct_id
+    return actor.role in roles and precinct_id in actor.precinct_ids
 
 
 def acting_precinct(
@@ -44,13 +44,34 @@ def visible_precincts(actor: Actor) -> Select[int] | None:
     """The precinct ids whose personal data the actor may read; None means every precinct."""
     if actor.role == Role.ADMIN.value:
         return None
-    if actor.role == Role.TERRITORIAL.value and actor.territorial_commission_id is not None:
+    if actor.role == Role.TERRITORIAL.value and actor.territorial_commission_ids:
         return select(Precinct.id).where(
-            Precinct.territorial_commission_id == actor.territorial_commission_id
+            Precinct.territorial_commission_id.in_(sorted(actor.territorial_commission_ids))
         )
-    if actor.role in (Role.CLERK.value, Role.CHECKIN.value) and actor.precinct_id is not None:
-        return select(Precinct.id).where(Precinct.id == actor.precinct_id)
+    if actor.role in (Role.CLERK.value, Role.CHECKIN.value) and actor.precinct_ids:
+        return select(Precinct.id).where(Precinct.id.in_(sorted(actor.precinct_ids)))
     return select(Precinct.id).where(false())
+
+
+def placed_precinct(session: Session, actor: Actor, election_id: int) -> Precinct | None:
+    """The precinct where precinct staff work in this election, if they are placed in it."""
+    if not actor.precinct_ids:
+        return None
+    return session.scalar(
+        select(Precinct).where(
+            Precinct.election_id == election_id, Precinct.id.in_(sorted(actor.precinct_ids))
+        )
+    )
+
+
+def oversees(actor: Actor, precinct: Precinct) -> bool:
+    """The central commission oversees every precinct; a territorial one, those below it."""
+    if actor.role == Role.ADMIN.value:
+        return True
+    return (
+        actor.role == Role.TERRITORIAL.value
+        and precinct.territorial_commission_id in actor.territorial_commission_ids
+    )
 
 
 def scoped(

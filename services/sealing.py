@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from models import Certificate
+from models import Certificate, Election
 from seal import (
     SCHEME,
     CertificatePayload,
     ForgedSeal,
     MalformedSeal,
+    claimed_election_code,
     iin_digest,
     load_or_create_iin_salt,
     load_or_create_keypair,
@@ -85,10 +90,21 @@ def looks_like_seal(text: str) -> bool:
     return head == SCHEME or (len(head) == len(SCHEME) and head.endswith((":", "Ж", "ж")))
 
 
-def read_presented(text: str, seal: ElectionSeal) -> Presented:
-    """Parse the check-in input; a seal must verify under this election's key (else `forged`)."""
+SealOf = Callable[[str], "ElectionSeal | None"]
+
+
+def read_presented(text: str, seal: ElectionSeal, seal_of: SealOf | None = None) -> Presented:
+    """Parse the check-in input; a seal must verify under this election's key (else `forged`).
+
+    A seal that claims another election is verified under that election's key (`seal_of` finds
+    it, or None for an election that does not exist): genuine, it is refused as
+    `wrong_election`; otherwise as forged.
+    """
     stripped = text.strip()
     if looks_like_seal(stripped):
+        claimed = claimed_election_code(stripped)
+        if claimed is not None and claimed != seal.election_code:
+            _refuse_other_election(stripped, claimed, seal_of)
         try:
             payload = verify_qr_text(seal.public_key, stripped)
         except ForgedSeal:
@@ -107,6 +123,34 @@ def read_presented(text: str, seal: ElectionSeal) -> Presented:
         # "00012345-9/ACDEFHJK" as some clerks type it.
         number, _sep, code = stripped.partition("/")
     return Presented(number_text=number.strip(), verification_code=code.strip() or None)
+
+
+def _refuse_other_election(text: str, claimed: str, seal_of: SealOf | None) -> NoReturn:
+    other = None if seal_of is None else seal_of(claimed)
+    if other is not None:
+        try:
+            verify_qr_text(other.public_key, text)
+        except (ForgedSeal, MalformedSeal):
+            pass
+        else:
+            raise RuleViolation(
+                RefusalCode.WRONG_ELECTION,
+                "This certificate is for another election.",
+                {"election_code": claimed},
+            )
+    raise RuleViolation(RefusalCode.FORGED, "The QR code's signature does not match this election.")
+
+
+def seals_in(session: Session, folder: Path) -> SealOf:
+    """Look up the seal of another election by its code, only if that election exists (a key is
+    never created for a code someone typed)."""
+
+    def seal_of(code: str) -> ElectionSeal | None:
+        if session.scalar(select(Election.id).where(Election.code == code)) is None:
+            return None
+        return election_seal(folder, code)
+
+    return seal_of
 
 
 def payload_matches(

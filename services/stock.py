@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from models import Certificate, Precinct, Role, StockRange
+from models import Certificate, Precinct, StockRange
 from services.audit import SYSTEM, Actor, record_event
 from services.errors import InvalidInput, NotFound
+from services.scope import oversees
 from workflow.calendar import Moment
 from workflow.numbers import MAX_SERIAL
 from workflow.states import CertificateState
+
+MAX_PER_PRECINCT = 100_000
 
 
 def add_stock_range(
@@ -31,7 +35,8 @@ def add_stock_range(
     hand down stock; anyone else gets NotFound, as for a precinct that does not exist.
     """
     precinct = session.get(Precinct, precinct_id)
-    if precinct is None or not _may_stock(actor, precinct):
+    # A precinct of another election's network is no precinct of this one.
+    if precinct is None or precinct.election_id != election_id or not _may_stock(actor, precinct):
         raise NotFound("precinct")
     if not 1 <= first_serial <= last_serial <= MAX_SERIAL:
         raise InvalidInput("range", "A range runs from a first to a last serial, 1 or more.")
@@ -67,13 +72,95 @@ def add_stock_range(
     return stock
 
 
-def _may_stock(actor: Actor, precinct: Precinct) -> bool:
-    if actor.role in (Role.ADMIN.value, SYSTEM.role):
-        return True
-    return (
-        actor.role == Role.TERRITORIAL.value
-        and actor.territorial_commission_id == precinct.territorial_commission_id
+@dataclass(frozen=True, slots=True)
+class Allotment:
+    """What one hand-down to every precinct without stock gave out."""
+
+    ranges: int
+    first: int
+    last: int
+
+
+def allot_stock(
+    session: Session,
+    actor: Actor,
+    *,
+    election_id: int,
+    per_precinct: int,
+    now: datetime,
+    first_serial: int | None = None,
+) -> Allotment:
+    """Hand `per_precinct` consecutive numbers to each precinct of the election (in the actor's
+    territory) that holds none yet, in precinct order, from `first_serial` or just after the
+    last number handed out in the election. One audit event per range, as for a single one."""
+    if not 1 <= per_precinct <= MAX_PER_PRECINCT:
+        raise InvalidInput("per_precinct", "Between 1 and 100,000 numbers per precinct.")
+    statement = (
+        select(Precinct)
+        .where(
+            Precinct.election_id == election_id,
+            ~select(StockRange.id).where(StockRange.precinct_id == Precinct.id).exists(),
+        )
+        .order_by(Precinct.region_id, Precinct.number)
     )
+    precincts = [p for p in session.scalars(statement) if _may_stock(actor, p)]
+    if not precincts:
+        return Allotment(0, 0, 0)
+    start = first_serial
+    if start is None:
+        start = (
+            int(
+                session.scalar(
+                    select(func.coalesce(func.max(StockRange.last_serial), 0)).where(
+                        StockRange.election_id == election_id
+                    )
+                )
+                or 0
+            )
+            + 1
+        )
+    last = start + per_precinct * len(precincts) - 1
+    if start < 1 or last > MAX_SERIAL:
+        raise InvalidInput("range", "The numbers would run past the last serial.")
+    if session.scalar(
+        select(StockRange.id).where(
+            StockRange.election_id == election_id,
+            StockRange.first_serial <= last,
+            StockRange.last_serial >= start,
+        )
+    ):
+        raise InvalidInput("range", "These numbers overlap numbers already handed out.")
+    rows = []
+    for index, precinct in enumerate(precincts):
+        first = start + index * per_precinct
+        rows.append(
+            {
+                "election_id": election_id,
+                "precinct_id": precinct.id,
+                "first_serial": first,
+                "last_serial": first + per_precinct - 1,
+                "next_serial": first,
+                "received_at": now,
+            }
+        )
+    session.execute(insert(StockRange), rows)
+    for row, precinct in zip(rows, precincts, strict=True):
+        record_event(
+            session,
+            actor=actor,
+            moment=Moment(now, precinct.time_zone),
+            event="stock_received",
+            outcome="accepted",
+            precinct_id=precinct.id,
+            election_id=election_id,
+            payload={"first": row["first_serial"], "last": row["last_serial"]},
+        )
+    session.flush()
+    return Allotment(len(rows), start, last)
+
+
+def _may_stock(actor: Actor, precinct: Precinct) -> bool:
+    return actor.role == SYSTEM.role or oversees(actor, precinct)
 
 
 def has_free_stock(session: Session, election_id: int, precinct_id: int) -> bool:

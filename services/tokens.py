@@ -131,6 +131,5 @@ def _audit(
         moment=Moment(now, ACCOUNT_ZONE),
         event=event,
         outcome="accepted",
-        precinct_id=owner.precinct_id,
         payload={"user_id": owner.id, "token_id": token.id, "prefix": token.prefix},
     )

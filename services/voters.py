@@ -1,17 +1,24 @@
-"""Finding voters on the list: by IIN exactly, or by a forgiving name search."""
+"""Voters on the list: finding them (by IIN exactly, or by a forgiving name search) and
+moving them to another list of the same election (re-listing)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Precinct, VoterEntry
-from services.audit import Actor
-from services.scope import scoped
+from models import CertificateCase, Election, Precinct, VoterEntry
+from services.audit import Actor, record_event, safe_iin
+from services.errors import InvalidInput, NotFound
+from services.scope import oversees, scoped
 from services.search import fold_name
+from workflow.calendar import Moment
+from workflow.errors import RuleViolation
 from workflow.iin import is_valid_iin
+from workflow.rules import check_reason, check_relisting
+from workflow.states import LIVE_CASE_STATES
 
 SEARCH_LIMIT = 50
 
@@ -60,3 +67,88 @@ def search_voters(session: Session, actor: Actor, election_id: int, query: str) 
         )
     )
     return VoterSearch(rows[:SEARCH_LIMIT], truncated=len(rows) > SEARCH_LIMIT)
+
+
+def move_voter(
+    session: Session,
+    actor: Actor,
+    voter_id: int,
+    to_precinct_id: int,
+    reason: str,
+    now: datetime,
+) -> VoterEntry:
+    """Re-listing: the akimat moves a voter from one list to another of the same election
+    (domain.md §10), recorded by the territorial or central commission with a written reason.
+
+    Refused (RuleViolation, audited) while the voter holds a live application or certificate,
+    and once voting day has begun at the voter's precinct. The voter's row is locked first, so an
+    application being taken for the same voter either finishes before the move (and the move is
+    refused) or sees the voter already moved. NotFound for a voter or precinct out of scope.
+    """
+    voter = _locked_voter(session, voter_id)
+    if voter is None or not oversees(actor, voter.precinct):
+        raise NotFound("voter")
+    target = session.get(Precinct, to_precinct_id)
+    if target is None or target.election_id != voter.election_id or not oversees(actor, target):
+        raise NotFound("precinct")
+    if target.id == voter.precinct_id:
+        raise InvalidInput("to_precinct_id", "The voter is already on this precinct's list.")
+    election = session.get_one(Election, voter.election_id)
+    moment = Moment(now, voter.precinct.time_zone)
+    payload = {
+        "voter": safe_iin(voter.iin),
+        "from_precinct_id": voter.precinct_id,
+        "to_precinct_id": target.id,
+        "reason": reason.strip()[:500],
+    }
+    try:
+        check_reason(reason)
+        check_relisting(election.rules(), moment, _has_live_case(session, voter))
+    except RuleViolation as violation:
+        record_event(
+            session,
+            actor=actor,
+            moment=moment,
+            event="voter_relisted",
+            outcome="refused",
+            precinct_id=voter.precinct_id,
+            election_id=election.id,
+            code=str(violation.code),
+            payload=payload,
+        )
+        session.flush()
+        raise
+    record_event(
+        session,
+        actor=actor,
+        moment=moment,
+        event="voter_relisted",
+        outcome="accepted",
+        precinct_id=voter.precinct_id,
+        election_id=election.id,
+        payload=payload,
+    )
+    voter.precinct_id = target.id
+    session.flush()
+    session.expire(voter, ["precinct"])
+    return voter
+
+
+def _locked_voter(session: Session, voter_id: int) -> VoterEntry | None:
+    """The entry, row-locked until the move commits (see services.cases)."""
+    return session.scalar(select(VoterEntry).where(VoterEntry.id == voter_id).with_for_update())
+
+
+def _has_live_case(session: Session, voter: VoterEntry) -> bool:
+    """Asked after the voter's row is locked, so a concurrent application is seen committed."""
+    return (
+        session.scalar(
+            select(CertificateCase.id)
+            .where(
+                CertificateCase.voter_id == voter.id,
+                CertificateCase._state.in_(LIVE_CASE_STATES),
+            )
+            .limit(1)
+        )
+        is not None
+    )

@@ -28,7 +28,11 @@ from services.sealing import ElectionSeal, payload_matches
 from workflow.calendar import Moment
 from workflow.errors import RefusalCode, RuleViolation
 from workflow.machine import CaseMachine, PresentationContext, Transition
-from workflow.numbers import format_certificate_number, parse_certificate_number
+from workflow.numbers import (
+    CertificateNumber,
+    format_certificate_number,
+    parse_certificate_number,
+)
 from workflow.rules import PrecinctRef, check_certificate_authentic
 from workflow.states import CERTIFICATE_TARGETS, CaseState, Event
 
@@ -70,7 +74,7 @@ def present_certificate(
     """
     receiving = acting_precinct(session, actor, receiving_precinct_id, VOTING_DAY_ROLES)
     election = session.get(Election, election_id)
-    if election is None:
+    if election is None or receiving.election_id != election.id:
         raise NotFound("election")
     moment = Moment(now, receiving.time_zone)
 
@@ -94,7 +98,10 @@ def present_certificate(
         return PresentationOutcome(violation, certificate)
 
     try:
-        serial = sealed[1].serial if sealed is not None else parse_certificate_number(number_text)
+        if sealed is not None:
+            serial = sealed[1].serial
+        else:
+            serial = number_of_election(session, election, parse_certificate_number(number_text))
     except RuleViolation as violation:
         return refuse(violation)
     certificate = session.scalar(
@@ -169,6 +176,36 @@ def present_certificate(
     return PresentationOutcome(None, certificate, case, transition, inclusion)
 
 
+def number_of_election(session: Session, election: Election, number: CertificateNumber) -> int:
+    """The serial of a number typed at a desk of `election`; RuleViolation when the number is
+    another election's (`wrong_election`, naming it), or lacks this election's series."""
+    if number.series == election.number_series:
+        return number.serial
+    other = session.scalar(
+        select(Election)
+        .where(
+            Election.number_series.is_(None)
+            if number.series is None
+            else Election.number_series == number.series
+        )
+        .order_by(Election.id)
+        .limit(1)
+    )
+    if other is None:
+        if number.series is None:
+            raise RuleViolation(
+                RefusalCode.MISTYPED_NUMBER,
+                "This election's numbers begin with their series: type the whole number.",
+                {"series": election.number_series or ""},
+            )
+        raise RuleViolation(RefusalCode.NOT_FOUND, "No election has this number's series.")
+    raise RuleViolation(
+        RefusalCode.WRONG_ELECTION,
+        "This certificate is for another election.",
+        {"election_code": other.code, "election_id": str(other.id)},
+    )
+
+
 def record_unreadable_seal(
     session: Session,
     actor: Actor,
@@ -198,7 +235,8 @@ def _presented_payload(number_text: str) -> dict[str, object]:
     (staff sometimes type an IIN into the number field, and an IIN never goes into the trail).
     """
     try:
-        return {"number": format_certificate_number(parse_certificate_number(number_text))}
+        number = parse_certificate_number(number_text)
+        return {"number": format_certificate_number(number.serial, number.series)}
     except (RuleViolation, ValueError):
         return {"typed_length": len(number_text.strip())}
 

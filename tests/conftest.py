@@ -17,6 +17,7 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app import create_app
@@ -64,25 +65,35 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> str:
-    """The PostgreSQL database, emptied and migrated once per session."""
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of this test session's own, migrated once, dropped at the end.
+
+    It is created beside TEST_DATABASE_URL's database (same server, its name plus the process
+    id), so that two test sessions on one server never empty each other's tables.
+    """
     url = _postgres_url()
     if url is None:
         pytest.skip("PostgreSQL suite: set TEST_DATABASE_URL to run it")
-    sa_url = _sqlalchemy_url(url)
-    engine = create_engine(sa_url)
+    server = make_url(_sqlalchemy_url(url))
+    name = f"{server.database}_s{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as error:
-        engine.dispose()
+        admin.dispose()
         if IN_CI:
             pytest.fail(f"CI=true but PostgreSQL is unreachable: {error}")
         pytest.skip(f"PostgreSQL unreachable: {error}")
-    engine.dispose()
-    _migrate(sa_url)
-    return sa_url
+    sa_url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrate(sa_url)
+        yield sa_url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def truncate_all(url: str) -> None:

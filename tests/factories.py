@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from itertools import count
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
     CityDistrict,
     Election,
     Locality,
+    Placement,
     Precinct,
     Region,
     Role,
@@ -20,7 +22,10 @@ from models import (
     User,
     VoterEntry,
 )
-from services.audit import Actor
+from services.accounts import actor_of
+from services.audit import SYSTEM, Actor
+from services.elections import ElectionInput, create_election
+from services.network import copy_network
 from services.search import voter_search_key
 from workflow.iin import build_iin
 
@@ -50,8 +55,7 @@ class World:
     users: dict[str, User] = field(default_factory=dict)
 
     def actor(self, name: str) -> Actor:
-        user = self.users[name]
-        return Actor(user.id, user.role.value, user.precinct_id, user.territorial_commission_id)
+        return actor_of(self.users[name])
 
 
 def make_voter(
@@ -91,7 +95,10 @@ def make_world(session: Session, *, stock: int = 50, **election_settings: object
         issue_deadline_on=date(2022, 6, 4),
         **election_settings,
     )
+    session.add(election)
+    session.flush()
     almaty_region = Region(
+        election_id=election.id,
         kato="750000000",
         name_kk="Алматы",
         name_ru="Алматы",
@@ -99,15 +106,17 @@ def make_world(session: Session, *, stock: int = 50, **election_settings: object
         time_zone="Asia/Almaty",
     )
     west = Region(
+        election_id=election.id,
         kato="270000000",
         name_kk="Батыс Қазақстан облысы",
         name_ru="Западно-Казахстанская область",
         name_en="West Kazakhstan",
         time_zone="Asia/Oral",
     )
-    session.add_all([election, almaty_region, west])
+    session.add_all([almaty_region, west])
     session.flush()
     almaty = Locality(
+        election_id=election.id,
         kato="750000000",
         region_id=almaty_region.id,
         name_kk="Алматы",
@@ -115,23 +124,46 @@ def make_world(session: Session, *, stock: int = 50, **election_settings: object
         kind="city",
     )
     oral = Locality(
-        kato="271010000", region_id=west.id, name_kk="Орал", name_ru="Уральск", kind="city"
+        election_id=election.id,
+        kato="271010000",
+        region_id=west.id,
+        name_kk="Орал",
+        name_ru="Уральск",
+        kind="city",
     )
     derkul = Locality(
-        kato="271033100", region_id=west.id, name_kk="Деркөл", name_ru="Деркул", kind="village"
+        election_id=election.id,
+        kato="271033100",
+        region_id=west.id,
+        name_kk="Деркөл",
+        name_ru="Деркул",
+        kind="village",
     )
     session.add_all([almaty, oral, derkul])
     session.flush()
     almaly = CityDistrict(
-        kato="751110000", locality_id=almaty.id, name_kk="Алмалы", name_ru="Алмалинский"
+        election_id=election.id,
+        kato="751110000",
+        locality_id=almaty.id,
+        name_kk="Алмалы",
+        name_ru="Алмалинский",
     )
     bostandyk = CityDistrict(
-        kato="751410000", locality_id=almaty.id, name_kk="Бостандық", name_ru="Бостандыкский"
+        election_id=election.id,
+        kato="751410000",
+        locality_id=almaty.id,
+        name_kk="Бостандық",
+        name_ru="Бостандыкский",
     )
     tc_almaty = TerritorialCommission(
-        region_id=almaty_region.id, name_kk="Алматы ТК", name_ru="Алматинская ТК"
+        election_id=election.id,
+        region_id=almaty_region.id,
+        name_kk="Алматы ТК",
+        name_ru="Алматинская ТК",
     )
-    tc_west = TerritorialCommission(region_id=west.id, name_kk="Орал ТК", name_ru="Уральская ТК")
+    tc_west = TerritorialCommission(
+        election_id=election.id, region_id=west.id, name_kk="Орал ТК", name_ru="Уральская ТК"
+    )
     session.add_all([almaly, bostandyk, tc_almaty, tc_west])
     session.flush()
 
@@ -143,6 +175,7 @@ def make_world(session: Session, *, stock: int = 50, **election_settings: object
         commission: TerritorialCommission,
     ) -> Precinct:
         row = Precinct(
+            election_id=election.id,
             number=number,
             region_id=region.id,
             locality_id=locality.id,
@@ -189,52 +222,126 @@ def make_world(session: Session, *, stock: int = 50, **election_settings: object
             full_name="Айгүл Сейітова",
             password_hash="x",
             role=Role.CLERK,
-            precinct_id=world.almaty_almaly.id,
         ),
         "clerk_bostandyk": User(
             username="clerk_bostandyk",
             full_name="Ербол Жанұзақов",
             password_hash="x",
             role=Role.CLERK,
-            precinct_id=world.almaty_bostandyk.id,
         ),
         "clerk_oral": User(
             username="clerk_oral",
             full_name="Мария Петрова",
             password_hash="x",
             role=Role.CLERK,
-            precinct_id=world.oral_precinct.id,
         ),
         "checkin_oral": User(
             username="checkin_oral",
             full_name="Данияр Әлиев",
             password_hash="x",
             role=Role.CHECKIN,
-            precinct_id=world.oral_precinct.id,
         ),
         "checkin_derkul": User(
             username="checkin_derkul",
             full_name="Гүлнар Қасымова",
             password_hash="x",
             role=Role.CHECKIN,
-            precinct_id=world.derkul_precinct.id,
         ),
         "checkin_bostandyk": User(
             username="checkin_bostandyk",
             full_name="Olga Ivanova",
             password_hash="x",
             role=Role.CHECKIN,
-            precinct_id=world.almaty_bostandyk.id,
         ),
         "territorial_west": User(
             username="territorial_west",
             full_name="ТК",
             password_hash="x",
             role=Role.TERRITORIAL,
-            territorial_commission_id=tc_west.id,
         ),
     }
     session.add_all(users.values())
     session.flush()
+    placements = [
+        ("clerk_almaly", world.almaty_almaly.id, None),
+        ("clerk_bostandyk", world.almaty_bostandyk.id, None),
+        ("clerk_oral", world.oral_precinct.id, None),
+        ("checkin_oral", world.oral_precinct.id, None),
+        ("checkin_derkul", world.derkul_precinct.id, None),
+        ("checkin_bostandyk", world.almaty_bostandyk.id, None),
+        ("territorial_west", None, tc_west.id),
+    ]
+    for name, precinct_id, commission_id in placements:
+        session.add(
+            Placement(
+                user_id=users[name].id,
+                election_id=election.id,
+                precinct_id=precinct_id,
+                territorial_commission_id=commission_id,
+            )
+        )
+    session.flush()
+    for user in users.values():
+        session.refresh(user)
     world.users = users
     return world
+
+
+def make_election_copy(
+    session: Session,
+    world: World,
+    *,
+    code: str = "ref2026",
+    kind: str = "referendum",
+    voting_day: date = date(2026, 3, 15),
+    opens_on: date = date(2026, 2, 27),
+    deadline_on: date = date(2026, 3, 14),
+    with_staff: bool = False,
+    name_en: str | None = None,
+) -> Election:
+    """Another election on a copy of the world's network (rows of its own), committed.
+
+    By default the 15 March 2026 referendum with nobody placed; a by-election on the world's own
+    voting day is `make_election_copy(..., code="by2022", kind="by_election",
+    voting_day=date(2022, 6, 5), opens_on=date(2022, 5, 20), deadline_on=date(2022, 6, 4))`.
+    It is created and copied on 1 May 2022, while both elections are being prepared.
+    """
+    prepared = datetime(2022, 5, 1, 6, 0, tzinfo=UTC)
+    election = create_election(
+        session,
+        SYSTEM,
+        ElectionInput(
+            code=code,
+            kind=kind,
+            name_kk=f"Сайлау {code}",
+            name_ru=f"Выборы {code}",
+            name_en=name_en or f"Election {code}",
+            voting_day=voting_day,
+            issue_opens_on=opens_on,
+            issue_deadline_on=deadline_on,
+        ),
+        prepared,
+    )
+    copy_network(
+        session,
+        SYSTEM,
+        source_id=world.election.id,
+        target_id=election.id,
+        now=prepared,
+        with_staff=with_staff,
+    )
+    session.commit()
+    return election
+
+
+def precinct_in(session: Session, election: Election, precinct: Precinct) -> Precinct:
+    """The precinct of `election` with the same region code and number as `precinct`."""
+    return session.scalars(
+        select(Precinct)
+        .join(Region, Region.id == Precinct.region_id)
+        .where(
+            Precinct.election_id == election.id,
+            Region.kato == precinct.region.kato,
+            Precinct.number == precinct.number,
+        )
+    ).one()

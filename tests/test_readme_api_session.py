@@ -47,7 +47,8 @@ def _run(script: str, env: dict[str, str], cwd: Path) -> str:
     return completed.stdout
 
 
-def test_the_readme_curl_session_works_on_a_fresh_demo(tmp_path: Path) -> None:
+def fresh_demo(tmp_path: Path, *seed_options: str) -> tuple[Path, str, dict[str, str]]:
+    """A demo database made as `make run` makes it: its instance folder, URL and shell env."""
     instance = tmp_path / "instance"
     instance.mkdir()
     database_url = f"sqlite:///{tmp_path / 'kuelik.db'}"
@@ -62,7 +63,7 @@ def test_the_readme_curl_session_works_on_a_fresh_demo(tmp_path: Path) -> None:
         KUELIK_INSTANCE_PATH=str(instance),
         PYTHONPATH=str(ROOT),
     )
-    for command in (["db", "upgrade"], ["seed-demo"]):
+    for command in (["db", "upgrade"], ["seed-demo", *seed_options]):
         subprocess.run(  # noqa: S603 - our own interpreter
             [sys.executable, "-m", "flask", *command],
             cwd=ROOT,
@@ -70,6 +71,11 @@ def test_the_readme_curl_session_works_on_a_fresh_demo(tmp_path: Path) -> None:
             check=True,
             capture_output=True,
         )
+    return instance, database_url, env
+
+
+def test_the_readme_curl_session_works_on_a_fresh_demo(tmp_path: Path) -> None:
+    instance, database_url, env = fresh_demo(tmp_path)
     flask = f"{sys.executable} -m flask"
     first, second = (
         block.replace(".venv/bin/flask", f"cd {ROOT} && {flask}") for block in _sessions()

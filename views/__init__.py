@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -19,33 +19,45 @@ from models import User, db
 from services.cases import ConcurrentChange
 from views.api import is_api_request
 from views.api.problems import plain_problem
-from views.web import local_time, now
+from views.web import (
+    NoElection,
+    NotPlaced,
+    chosen_election,
+    elections_to_choose,
+    local_time,
+    now,
+)
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 
 
 def register_views(app: Flask) -> None:
-    from views import admin, auth, checkin, desk, i18n, public, tokens
+    from views import admin, auth, checkin, desk, elections, i18n, public, tokens
     from views.api import register_api
 
-    for module in (public, auth, i18n, desk, checkin, admin, tokens):
+    for module in (public, auth, i18n, desk, checkin, admin, elections, tokens):
         app.register_blueprint(module.bp)
     register_api(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = ""
     login_manager.user_loader(_load_user)
-    app.before_request(_refuse_nul_bytes)
+    # Before every other check (CSRF's included): they read keys this one refuses.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_nul_bytes)
     app.before_request(_enforce_session_limits)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_unreachable)
     app.register_error_handler(ConcurrentChange, _concurrent_change)
+    app.register_error_handler(NoElection, _no_election)
+    app.register_error_handler(NotPlaced, _not_placed)
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["LANGUAGES"] = i18n.LANGUAGES
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["elections_to_choose"] = elections_to_choose
+    app.jinja_env.globals["shown_election"] = shown_election
 
 
 def _load_user(user_id: str) -> User | None:
@@ -65,7 +77,12 @@ def _refuse_nul_bytes() -> None:
     sources = (request.args,) if is_api_request() else (request.args, request.form)
     for values in sources:
         for key, value in values.items(multi=True):
-            if "\x00" in key or "\x00" in value:
+            # A multipart part whose name cannot be read comes with the name None.
+            if key is None or "\x00" in key or "\x00" in value:
+                abort(400)
+    if not is_api_request():
+        for key in request.files:
+            if key is None:
                 abort(400)
 
 
@@ -172,6 +189,48 @@ def _concurrent_change(error: ConcurrentChange) -> tuple[str, int] | Response:
             message=_("Nothing was saved. Reload the page to see the current state."),
         ),
         409,
+    )
+
+
+def shown_election() -> object:
+    """The election the page shows, for the navigation bar (None when there is none)."""
+    if not current_user.is_authenticated:
+        return None
+    try:
+        return chosen_election()
+    except (NoElection, SQLAlchemyError, HTTPException):
+        # The bar must render even on the page that says the database is away, or that the
+        # request was too large to read (its form names no election then).
+        return None
+
+
+def _no_election(error: NoElection) -> tuple[str, int]:
+    db.session.rollback()
+    return (
+        render_template(
+            "error.html",
+            title=_("No election to show"),
+            message=_(
+                "There is no election you work in yet. The central commission creates "
+                "elections and places their staff."
+            ),
+        ),
+        404,
+    )
+
+
+def _not_placed(error: NotPlaced) -> tuple[str, int]:
+    db.session.rollback()
+    return (
+        render_template(
+            "error.html",
+            title=_("You have no precinct in this election"),
+            message=_(
+                "Choose another election above, or ask your territorial commission to place "
+                "you at a precinct of this one."
+            ),
+        ),
+        404,
     )
 
 

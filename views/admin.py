@@ -2,56 +2,62 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
-from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from forms.admin import (
     ROLE_LABELS,
     ActiveForm,
-    ElectionForm,
     MoveUserForm,
     ResetPasswordForm,
     UserForm,
 )
 from models import Role, User, db
-from services.accounts import UserInput, create_user, move_user, set_active, set_password
+from services.accounts import (
+    UserInput,
+    create_user,
+    manageable_roles,
+    move_user,
+    place_user,
+    set_active,
+    set_password,
+)
 from services.administration import (
-    ELECTION_FIELDS,
     figure_precincts,
-    update_election,
     visible_commissions,
     visible_precinct_list,
     visible_users,
 )
 from services.documents import print_reconciliation
-from services.elections import current_election
-from services.errors import InvalidInput
+from services.errors import InvalidInput, NotFound
 from services.figures import territory_figures
-from views.web import current_actor, deny, now, roles_required
+from views.elections import edit_election
+from views.web import chosen_election, current_actor, deny, now, roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 MANAGERS = (Role.ADMIN, Role.TERRITORIAL)
-# Territorial commissions manage precinct staff only; the central commission manages everyone.
-ROLES_BY_MANAGER = {
-    Role.ADMIN: list(Role),
-    Role.TERRITORIAL: [Role.CLERK, Role.CHECKIN],
-}
+
+
+def _roles() -> list[Role]:
+    """The roles the signed-in manager may hand out, in the model's order."""
+    allowed = manageable_roles(current_actor())
+    return [role for role in Role if role in allowed]
 
 
 def _fill_choices(form: UserForm | MoveUserForm) -> None:
+    """Placements are offered in the election the screens show."""
     actor = current_actor()
-    roles = ROLES_BY_MANAGER[current_user.role]
-    form.role.choices = [SelectChoice(role.value, str(ROLE_LABELS[role])) for role in roles]
+    election = chosen_election()
+    form.role.choices = [SelectChoice(role.value, str(ROLE_LABELS[role])) for role in _roles()]
     form.precinct_id.choices = [SelectChoice("0", "—")] + [
         SelectChoice(str(p.id), f"№ {p.number} — {p.locality.name_ru}, {p.address_ru}")
-        for p in visible_precinct_list(db.session, actor)
+        for p in visible_precinct_list(db.session, actor, election.id)
     ]
     form.territorial_commission_id.choices = [SelectChoice("0", "—")] + [
-        SelectChoice(str(c.id), c.name_ru) for c in visible_commissions(db.session, actor)
+        SelectChoice(str(c.id), c.name_ru)
+        for c in visible_commissions(db.session, actor, election.id)
     ]
 
 
@@ -71,7 +77,7 @@ def _managed_user(user_id: int) -> User:
     if (
         user is None
         or user not in visible_users(db.session, current_actor())
-        or user.role not in ROLES_BY_MANAGER[current_user.role]
+        or user.role not in _roles()
     ):
         deny()
     return user
@@ -91,6 +97,8 @@ def users() -> str | Response:
                 form.password.data or "",
                 now(),
             )
+        except NotFound:
+            deny()
         except InvalidInput as error:
             db.session.rollback()
             field = getattr(form, error.field, form.username)
@@ -104,6 +112,7 @@ def users() -> str | Response:
         form=form,
         users=visible_users(db.session, current_actor()),
         role_labels=ROLE_LABELS,
+        election=chosen_election(),
     )
 
 
@@ -124,29 +133,55 @@ def user(user_id: int) -> str | Response:
     target = _managed_user(user_id)
     move_form = MoveUserForm(prefix="move")
     _fill_choices(move_form)
+    election = chosen_election()
     if move_form.validate_on_submit():
-        if move_form.role.data not in {r.value for r in ROLES_BY_MANAGER[current_user.role]}:
+        if move_form.role.data not in {r.value for r in _roles()}:
             deny()
+        wanted = _input(move_form, target.username)
+        # A first placement in this election takes nothing away: the user stays signed in.
+        first_here = (
+            wanted.role is target.role
+            and wanted.full_name.strip() == target.full_name
+            and target.placement_in(election.id) is None
+            and (wanted.precinct_id or wanted.territorial_commission_id)
+        )
         try:
-            move_user(
-                db.session, current_actor(), target.id, _input(move_form, target.username), now()
-            )
+            if first_here:
+                place_user(
+                    db.session,
+                    current_actor(),
+                    target.id,
+                    precinct_id=wanted.precinct_id,
+                    territorial_commission_id=wanted.territorial_commission_id,
+                    now=now(),
+                )
+            else:
+                move_user(db.session, current_actor(), target.id, wanted, now())
+        except NotFound:
+            deny()
         except InvalidInput as error:
             db.session.rollback()
             field = getattr(move_form, error.field, move_form.role)
             field.errors = [*field.errors, _field_message(error.field)]
         else:
             db.session.commit()
-            flash(_("User updated: they must sign in again."), "success")
+            if first_here:
+                flash(_("User placed in this election."), "success")
+            else:
+                flash(_("User updated: they must sign in again."), "success")
             return redirect(url_for("admin.user", user_id=target.id))
     elif not move_form.is_submitted():
+        placement = target.placement_in(election.id)
         move_form.full_name.data = target.full_name
         move_form.role.data = target.role.value
-        move_form.precinct_id.data = target.precinct_id or 0
-        move_form.territorial_commission_id.data = target.territorial_commission_id or 0
+        move_form.precinct_id.data = (placement.precinct_id if placement else None) or 0
+        move_form.territorial_commission_id.data = (
+            placement.territorial_commission_id if placement else None
+        ) or 0
     return render_template(
         "admin/user.html",
         target=target,
+        election=election,
         move_form=move_form,
         password_form=ResetPasswordForm(prefix="pw", formdata=None),
         active_form=ActiveForm(prefix="active", formdata=None),
@@ -193,35 +228,33 @@ def toggle_active(user_id: int) -> Response:
 @bp.get("/precincts")
 @roles_required(*MANAGERS)
 def precincts() -> str:
+    election = chosen_election()
     return render_template(
-        "admin/precincts.html", precincts=visible_precinct_list(db.session, current_actor())
+        "admin/precincts.html",
+        precincts=visible_precinct_list(db.session, current_actor(), election.id),
+        election=election,
     )
 
 
 @bp.route("/election", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def election() -> str | Response:
-    record = current_election(db.session)
-    if record is None:
-        abort(404)
-    form = ElectionForm(obj=record)
-    if form.validate_on_submit():
-        values = {name: getattr(form, name).data for name in ELECTION_FIELDS}
-        update_election(db.session, current_actor(), record, values, now())
-        db.session.commit()
-        flash(_("Election settings saved."), "success")
-        return redirect(url_for("admin.election"))
-    return render_template("admin/election.html", form=form, election=record)
+    """The settings of the election the screens show."""
+    return edit_election(chosen_election())
+
+
+@bp.get("/elections")
+@roles_required(Role.ADMIN)
+def elections() -> Response:
+    return redirect(url_for("elections.index"))
 
 
 @bp.get("/figures")
 @roles_required(Role.ADMIN, Role.TERRITORIAL, Role.OBSERVER)
 def figures() -> str:
     """Aggregates only: no names or IINs, so observers may see them too."""
-    record = current_election(db.session)
-    if record is None:
-        abort(404)
-    precincts = figure_precincts(db.session, current_actor())
+    record = chosen_election()
+    precincts = figure_precincts(db.session, current_actor(), record.id)
     rows = territory_figures(db.session, record, precincts)
     return render_template("admin/figures.html", rows=rows, election=record)
 
@@ -229,10 +262,8 @@ def figures() -> str:
 @bp.get("/reconciliation.pdf")
 @roles_required(Role.ADMIN, Role.TERRITORIAL)
 def reconciliation_pdf() -> Response:
-    record = current_election(db.session)
-    if record is None:
-        abort(404)
-    precincts = figure_precincts(db.session, current_actor())
+    record = chosen_election()
+    precincts = figure_precincts(db.session, current_actor(), record.id)
     body = print_reconciliation(db.session, record, precincts, now())
     return Response(
         body,

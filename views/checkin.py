@@ -6,33 +6,33 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from forms.checkin import ConfirmForm, ScanForm
 from models import Certificate, Election, Inclusion, Precinct, Role, VoterEntry, db
 from services.documents import print_supplementary_list
-from services.elections import current_election
 from services.errors import NotFound
 from services.figures import inclusions_by_hour
-from services.sealing import ElectionSeal, Presented, election_seal, read_presented
+from services.sealing import ElectionSeal, Presented, election_seal, read_presented, seals_in
 from services.voting_day import PresentationOutcome, present_certificate, record_unreadable_seal
 from views.messages import violation_text
 from views.web import (
+    chosen_election,
     claim_form_key,
     commit_or_replay,
     current_actor,
     deny,
+    election_name,
     finish_form_key,
     local_time,
     new_form_key,
     now,
+    own_precinct,
     roles_required,
 )
 from workflow.errors import RefusalCode, RuleViolation
 from workflow.iin import mask_iin
-from workflow.numbers import format_certificate_number
 
 bp = Blueprint("checkin", __name__, url_prefix="/checkin")
 
@@ -41,18 +41,24 @@ _CONTEXT_KEY = "kuelik.checkin_context"
 
 
 def _context() -> tuple[Election, Precinct, ElectionSeal]:
-    """Election, this desk's precinct and the seal: looked up once per request."""
+    """Election, this desk's precinct and the seal: looked up once per request.
+
+    The election is the one the screen showed when the scan was typed (its forms carry it), so
+    a switch in another tab never moves a confirmation to another election.
+    """
     # Kept in the request's environ, not in `g`: an app context may outlive one request.
     cached: tuple[Election, Precinct, ElectionSeal] | None = request.environ.get(_CONTEXT_KEY)
     if cached is not None:
         return cached
-    election = current_election(db.session)
-    precinct = db.session.get(Precinct, current_user.precinct_id)
-    if election is None or precinct is None:
-        deny()
+    election = chosen_election()
+    precinct = own_precinct(election)
     seal = election_seal(Path(current_app.instance_path), election.code)
     request.environ[_CONTEXT_KEY] = (election, precinct, seal)
     return election, precinct, seal
+
+
+def _read(text: str, seal: ElectionSeal) -> Presented:
+    return read_presented(text, seal, seals_in(db.session, Path(current_app.instance_path)))
 
 
 def _present(presented: Presented, seal: ElectionSeal, *, confirm: bool) -> PresentationOutcome:
@@ -113,6 +119,19 @@ def explain_refusal(outcome: PresentationOutcome, precinct: Precinct) -> list[st
                 address=home.address_ru,
             )
         )
+    elif refusal.code is RefusalCode.WRONG_ELECTION:
+        other = db.session.scalar(
+            select(Election).where(Election.code == refusal.params.get("election_code", ""))
+        )
+        if other is not None:
+            lines.append(
+                _(
+                    "It is a certificate of “%(name)s” (voting day %(day)s): take it in on that "
+                    "election's check-in screen.",
+                    name=election_name(other),
+                    day=other.voting_day.isoformat(),
+                )
+            )
     elif refusal.code is RefusalCode.MISTYPED_NUMBER:
         lines.append(_("Check the number on the certificate and type it again."))
     return [line for line in lines if line]
@@ -146,7 +165,7 @@ def scan() -> str | Response:
         return _screen(form=form)
     _election, precinct, seal = _context()
     try:
-        presented = read_presented(form.scan.data or "", seal)
+        presented = _read(form.scan.data or "", seal)
     except RuleViolation as violation:
         # A forged or unreadable seal: recorded like any other refusal at this desk.
         _record_unreadable(violation)
@@ -162,7 +181,7 @@ def scan() -> str | Response:
         holder={
             "name": certificate.voter.full_name,
             "iin": mask_iin(certificate.voter.iin),
-            "number": format_certificate_number(certificate.serial),
+            "number": certificate.number,
             "precinct": certificate.precinct,
             "issued": local_time(certificate.issued_at, certificate.precinct.time_zone),
             "return_home": certificate.precinct_id == precinct.id,
@@ -195,7 +214,7 @@ def confirm() -> str | Response:
     if replay := claim_form_key(key):
         return redirect(replay)
     try:
-        presented = read_presented(form.scan.data or "", seal)
+        presented = _read(form.scan.data or "", seal)
     except RuleViolation:
         db.session.rollback()
         return redirect(url_for("checkin.screen"))
@@ -203,7 +222,11 @@ def confirm() -> str | Response:
     if outcome.refusal is not None:
         db.session.commit()
         return _screen(refusal=explain_refusal(outcome, precinct), outcome=outcome)
-    target = url_for("checkin.done", inclusion_id=outcome.inclusion.id if outcome.inclusion else 0)
+    target = url_for(
+        "checkin.done",
+        inclusion_id=outcome.inclusion.id if outcome.inclusion else 0,
+        election=_context()[0].id,
+    )
     finish_form_key(key, target)
     if replay := commit_or_replay(key):
         return replay

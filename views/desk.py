@@ -11,7 +11,6 @@ from pathlib import Path
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     redirect,
@@ -47,8 +46,8 @@ from models import (
 from services import cases as case_service
 from services.cases import ApplicationInput, CaseOutcome, audit_trail
 from services.documents import print_certificate, print_refusal, print_register
-from services.elections import current_election, desk_day
 from services.errors import InvalidInput, NotFound
+from services.figures import desk_day
 from services.scope import scoped, scoped_case, scoped_voter
 from services.sealing import election_seal
 from services.voters import search_voters
@@ -62,6 +61,7 @@ from views.messages import (
     warning_text,
 )
 from views.web import (
+    chosen_election,
     claim_form_key,
     commit_or_replay,
     current_actor,
@@ -70,6 +70,7 @@ from views.web import (
     local_time,
     new_form_key,
     now,
+    own_precinct,
     roles_required,
 )
 from workflow.calendar import zone
@@ -102,25 +103,11 @@ def _desk_helpers() -> dict[str, object]:
     }
 
 
-def _election() -> Election:
-    election = current_election(db.session)
-    if election is None:
-        abort(404)
-    return election
-
-
-def _own_precinct() -> Precinct:
-    precinct = db.session.get(Precinct, current_user.precinct_id)
-    if precinct is None:
-        abort(404)
-    return precinct
-
-
 @bp.get("/")
 @roles_required(Role.CLERK, Role.CHECKIN)
 def dashboard() -> str:
-    election = _election()
-    precinct = _own_precinct()
+    election = chosen_election()
+    precinct = own_precinct(election)
     day = desk_day(db.session, election, precinct, now())
     recent = db.session.scalars(
         select(CertificateCase)
@@ -144,7 +131,8 @@ def dashboard() -> str:
 @bp.get("/voters")
 @roles_required(*CLERK)
 def voters() -> str:
-    election = _election()
+    election = chosen_election()
+    own_precinct(election)
     form = SearchForm(request.args)
     result = None
     if request.args and form.validate():
@@ -162,7 +150,9 @@ def _live_case(voter: VoterEntry) -> CertificateCase | None:
 
 
 def _locality_choices(home: Locality) -> list[SelectChoice]:
-    rows = db.session.scalars(select(Locality).order_by(Locality.name_ru)).all()
+    rows = db.session.scalars(
+        select(Locality).where(Locality.election_id == home.election_id).order_by(Locality.name_ru)
+    ).all()
     return [SelectChoice("0", "—")] + [
         SelectChoice(str(row.id), f"{row.name_kk} / {row.name_ru} ({row.region.name_ru})")
         for row in rows
@@ -177,8 +167,9 @@ def apply(voter_id: int) -> str | Response:
         voter = scoped_voter(db.session, actor, voter_id)
     except NotFound:
         deny()
-    election = _election()
-    precinct = _own_precinct()
+    # The voter's list says which election this is, whatever the screens were showing.
+    election = voter.election
+    precinct = own_precinct(election)
     form = ApplicationForm()
     form.stay_locality_id.choices = _locality_choices(precinct.locality)
     if request.method == "GET":
@@ -423,7 +414,7 @@ def print_case(case_id: int) -> Response | WerkzeugResponse:
             return redirect(url_for("desk.case", case_id=record.id))
         seal = election_seal(Path(current_app.instance_path), election.code)
         body = print_certificate(db.session, current_actor(), record, certificate, seal, now())
-        name = f"certificate-{format_certificate_number(certificate.serial)}.pdf"
+        name = f"certificate-{certificate.number}.pdf"
     db.session.commit()
     return _pdf(body, name)
 
@@ -431,7 +422,8 @@ def print_case(case_id: int) -> Response | WerkzeugResponse:
 @bp.get("/register.pdf")
 @roles_required(*CLERK)
 def register_pdf() -> Response:
-    return _pdf(print_register(db.session, _election(), _own_precinct()), "register.pdf")
+    election = chosen_election()
+    return _pdf(print_register(db.session, election, own_precinct(election)), "register.pdf")
 
 
 def _pdf(body: bytes, name: str) -> Response:
@@ -445,7 +437,7 @@ def _pdf(body: bytes, name: str) -> Response:
 @bp.get("/register")
 @roles_required(*READERS)
 def register() -> str | Response:
-    election = _election()
+    election = chosen_election()
     form = RegisterFilterForm(request.args)
     form.state.choices = [SelectChoice("", _("all"))] + [
         SelectChoice(state.value, certificate_state_text(state.value)) for state in CertificateState
@@ -525,7 +517,7 @@ def _register_csv(rows: Iterator[Certificate], form: RegisterFilterForm) -> Resp
             [
                 _neutralise(cell)
                 for cell in (
-                    format_certificate_number(certificate.serial),
+                    certificate.number,
                     certificate.voter.full_name,
                     mask_iin(certificate.voter.iin),
                     local_time(certificate.issued_at, certificate.precinct.time_zone),

@@ -1,11 +1,12 @@
-"""The public front page: elections, precincts and each precinct's local issue deadline."""
+"""The public front page: elections, and each clock's local issue window and voting hours."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 from sqlalchemy import select
 
-from models import Election, Precinct, db
+from models import Election, db
+from services.elections import network_zones, phase_of
 from workflow.calendar import Moment
 
 bp = Blueprint("public", __name__)
@@ -13,27 +14,33 @@ bp = Blueprint("public", __name__)
 
 @bp.get("/")
 def index() -> str:
-    elections = db.session.scalars(select(Election).order_by(Election.voting_day.desc())).all()
-    precincts = db.session.scalars(
-        select(Precinct).order_by(Precinct.region_id, Precinct.number)
+    """Every election, newest first, with its window on each time zone of its network."""
+    elections = db.session.scalars(
+        select(Election).order_by(Election.voting_day.desc(), Election.id.desc())
     ).all()
     now = current_app.extensions["kuelik_clock"].now()
     rows = []
+    phases = {}
     for election in elections:
         rules = election.rules()
-        for precinct in precincts:
-            opens, deadline = rules.issue_window(precinct.time_zone)
+        phases[election.id] = phase_of(db.session, election, now)
+        for zone_name in network_zones(db.session, election.id):
+            opens, deadline = rules.issue_window(zone_name) if rules.has_window else (None, None)
             rows.append(
                 {
                     "election": election,
-                    "precinct": precinct,
+                    "zone": zone_name,
                     "opens": opens,
                     "deadline": deadline,
-                    "local_now": Moment(now, precinct.time_zone).local,
-                    "open_now": opens <= now < deadline,
+                    "local_now": Moment(now, zone_name).local,
+                    "open_now": opens is not None
+                    and deadline is not None
+                    and opens <= now < deadline,
                 }
             )
-    return render_template("public/index.html", elections=elections, rows=rows, now=now)
+    return render_template(
+        "public/index.html", elections=elections, rows=rows, now=now, phases=phases
+    )
 
 
 @bp.get("/healthz")

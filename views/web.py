@@ -8,14 +8,18 @@ from datetime import datetime
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
-from flask import abort, current_app, redirect, request
+from flask import abort, current_app, redirect, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from models import FormSubmission, Role, db
+from models import Election, FormSubmission, Precinct, Role, db
 from services.accounts import actor_of, record_access_refused
 from services.audit import Actor
+from services.elections import election_for, visible_elections
+from services.errors import NotFound
+from services.scope import placed_precinct
 from workflow.calendar import zone
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,6 +34,76 @@ def now() -> datetime:
 
 def current_actor() -> Actor:
     return actor_of(current_user._get_current_object())
+
+
+_ELECTION_KEY = "kuelik.election"
+SESSION_ELECTION = "election_id"
+
+
+class NoElection(Exception):
+    """The user sees no election at all (none exists yet, or they are placed in none)."""
+
+
+class NotPlaced(Exception):
+    """Precinct staff with no precinct in the election shown: nothing of theirs to do here."""
+
+    def __init__(self, election: Election) -> None:
+        super().__init__(election.code)
+        self.election = election
+
+
+def _requested_election_id() -> int | None:
+    """An election named by the request (a form's hidden field, then the query), or by the
+    choice kept in the session."""
+    for raw in (request.form.get("election_id"), request.args.get("election")):
+        if raw and raw.isascii() and raw.isdigit() and len(raw) < 10:
+            return int(raw)
+    kept = session.get(SESSION_ELECTION)
+    return kept if isinstance(kept, int) else None
+
+
+def chosen_election() -> Election:
+    """The election this request's screens show: named by the request, kept in the session,
+    or the user's default (the one whose window or voting day is current)."""
+    cached: Election | None = request.environ.get(_ELECTION_KEY)
+    if cached is not None:
+        return cached
+    actor = current_actor()
+    wanted = _requested_election_id()
+    try:
+        election = election_for(db.session, actor, wanted, now())
+    except NotFound:
+        if wanted is None:
+            raise NoElection from None
+        # A choice that is gone or out of sight: fall back on the default.
+        session.pop(SESSION_ELECTION, None)
+        try:
+            election = election_for(db.session, actor, None, now())
+        except NotFound:
+            raise NoElection from None
+    request.environ[_ELECTION_KEY] = election
+    return election
+
+
+def elections_to_choose() -> list[Election]:
+    """The elections the navigation bar offers (the user's own, newest first)."""
+    if not current_user.is_authenticated:
+        return []
+    return visible_elections(db.session, current_actor())
+
+
+def election_name(election: Election) -> str:
+    """The election's name in the interface language (Kazakh, Russian or English)."""
+    language = str(get_locale() or "kk")[:2]
+    return {"ru": election.name_ru, "en": election.name_en}.get(language, election.name_kk)
+
+
+def own_precinct(election: Election) -> Precinct:
+    """The precinct where the signed-in staff member works in this election (NotPlaced if none)."""
+    precinct = placed_precinct(db.session, current_actor(), election.id)
+    if precinct is None:
+        raise NotPlaced(election)
+    return precinct
 
 
 def deny(precinct_id: int | None = None) -> NoReturn:

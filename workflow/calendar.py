@@ -39,8 +39,9 @@ class ElectionRules:
     deadlines as it has time zones.
     """
 
-    issue_opens_on: date
-    issue_deadline_on: date
+    # None for an election without absentee certificates (the indirect Senate vote).
+    issue_opens_on: date | None
+    issue_deadline_on: date | None
     voting_day: date
     issue_opens_at: time = time(0, 0)
     issue_deadline_at: time = time(18, 0)
@@ -54,9 +55,20 @@ class ElectionRules:
     proxy_warning_threshold: int = 3
     # Policy: inclusion at another precinct of the home locality is refused.
     refuse_inclusion_in_home_locality: bool = True
+    # False for a kind of election that has no absentee certificates: nothing is issued in it.
+    certificates: bool = True
+
+    @property
+    def has_window(self) -> bool:
+        return self.certificates and self.issue_opens_on is not None
 
     def issue_window(self, zone_name: str) -> tuple[datetime, datetime]:
-        """[opens, deadline) as aware datetimes in the given precinct's zone."""
+        """[opens, deadline) as aware datetimes in the given precinct's zone.
+
+        ValueError for an election without certificates: ask `has_window` first.
+        """
+        if self.issue_opens_on is None or self.issue_deadline_on is None:
+            raise ValueError("this election has no issue window")
         tz = zone(zone_name)
         return (
             datetime.combine(self.issue_opens_on, self.issue_opens_at, tzinfo=tz),

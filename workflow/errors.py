@@ -28,6 +28,14 @@ class RefusalCode(StrEnum):
     NO_STOCK = "no_stock"
     REASON_REQUIRED = "reason_required"
     IDENTITY_NOT_CONFIRMED = "identity_not_confirmed"
+    # A certificate of another election presented here (its number or seal names that election).
+    WRONG_ELECTION = "wrong_election"
+    # This kind of election has no absentee certificates at all (the indirect Senate vote).
+    NO_CERTIFICATES = "no_certificates"
+    # Re-listing (the akimat moves a voter to another list): refused while the voter holds a
+    # live application or certificate, and once voting day has begun.
+    HOLDS_CERTIFICATE = "holds_certificate"
+    RELISTING_CLOSED = "relisting_closed"
     OTHER = "other"
 
 

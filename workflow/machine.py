@@ -20,6 +20,7 @@ from workflow.rules import (
     Representative,
     check_before_deadline,
     check_certificate_usable,
+    check_certificates_exist,
     check_iin,
     check_issue_window,
     check_no_live_case,
@@ -138,6 +139,7 @@ class CaseMachine:
         """Receive an application; a failed guard records it as refused, never loses it."""
 
         def guard() -> None:
+            check_certificates_exist(ctx.rules)
             check_iin(ctx.voter_iin)
             check_on_list(ctx.on_this_list)
             check_issue_window(ctx.rules, ctx.moment)

@@ -54,12 +54,21 @@ def check_on_list(on_this_list: bool) -> None:
         raise RuleViolation(RefusalCode.NOT_ON_LIST, "The voter is not on this precinct's list.")
 
 
+def check_certificates_exist(rules: ElectionRules) -> None:
+    """Some kinds of election have no absentee certificates: nothing is applied for or issued."""
+    if not rules.has_window:
+        raise RuleViolation(
+            RefusalCode.NO_CERTIFICATES, "This election has no absentee certificates."
+        )
+
+
 def check_issue_window(rules: ElectionRules, moment: Moment) -> None:
     """Issue window, half-open: opens <= t < deadline, in the acting precinct's local time.
 
     Inclusive at the opening instant (20 May 00:00), exclusive at the deadline (4 June 18:00):
     17:59:59 is in, 18:00:00 is out (domain.md §3).
     """
+    check_certificates_exist(rules)
     opens, deadline = rules.issue_window(moment.zone_name)
     if not opens <= moment.now < deadline:
         raise RuleViolation(
@@ -167,6 +176,7 @@ def check_policy(allowed: bool, what: str) -> None:
 
 def check_before_deadline(rules: ElectionRules, moment: Moment) -> None:
     """Surrender is taken only before the issue deadline at the issuing precinct (exclusive)."""
+    check_certificates_exist(rules)
     _, deadline = rules.issue_window(moment.zone_name)
     if moment.now >= deadline:
         raise RuleViolation(
@@ -193,6 +203,28 @@ def check_certificate_authentic(expected_code: str, presented_code: str) -> None
     ):
         raise RuleViolation(
             RefusalCode.FORGED, "The verification code does not match this certificate."
+        )
+
+
+def check_relisting(rules: ElectionRules, moment: Moment, has_live_case: bool) -> None:
+    """Re-listing (the akimat moves a voter from one list to another) before voting day.
+
+    A voter is on one list only (domain.md §10): a voter with a live application or certificate
+    stays where the certificate's home mark is, so the move is refused. Once voting day begins at
+    the voter's precinct (voting hours' opening, inclusive), the lists are final.
+    """
+    if has_live_case:
+        raise RuleViolation(
+            RefusalCode.HOLDS_CERTIFICATE,
+            "The voter has an application or a certificate in this election: the list entry "
+            "cannot move.",
+        )
+    opens, _closes = rules.voting_hours(moment.zone_name)
+    if moment.now >= opens:
+        raise RuleViolation(
+            RefusalCode.RELISTING_CLOSED,
+            "Voting has begun: the voter lists can no longer be changed.",
+            {"opens": opens.isoformat()},
         )
 
 

@@ -52,6 +52,13 @@ class Api:
             headers=self.headers(extra),
         )
 
+    def patch(self, path: str, body: Any = None) -> TestResponse:
+        return self.client.patch(
+            f"/api/v1{path}",
+            json=body if body is not None else None,
+            headers=self.headers(),
+        )
+
 
 ApiAs = Callable[[str], Api]
 

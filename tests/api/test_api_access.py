@@ -68,6 +68,15 @@ EXPECTED: dict[str, tuple[frozenset[str], bool]] = {
     "import_voters_job": (MANAGERS, False),
     "get_import": (MANAGERS, True),
     "verify": (PUBLIC, False),
+    "create": (frozenset({"admin"}), False),
+    "patch": (frozenset({"admin"}), False),
+    "network": (frozenset({"admin"}), False),
+    "staff": (frozenset({"admin"}), False),
+    "allot": (MANAGERS, False),
+    "list_users": (MANAGERS, False),
+    "new_user": (MANAGERS, False),
+    "place": (MANAGERS, False),
+    "move": (MANAGERS, True),
 }
 
 # Valid bodies, so that a refusal can only come from role or scope, never from validation.
@@ -107,6 +116,7 @@ def _arrange(session: Session, world: World) -> dict[str, int]:
     )
     session.add(observer)
     session.flush()
+    session.refresh(observer)  # its (empty) placements loaded: usable once the session is gone
     world.users["observer"] = observer
     voter = make_voter(session, world, world.oral_precinct, surname="Орынбаев")
     now = datetime(2022, 5, 25, 6, 0, tzinfo=UTC)
@@ -150,6 +160,8 @@ def _arrange(session: Session, world: World) -> dict[str, int]:
         "job_id": job.id,
         "certificate_id": issued.certificate.id,
         "token_id": token.token.id,
+        "user_id": world.users["checkin_oral"].id,
+        "voter_id": voter.id,
     }
 
 
@@ -176,7 +188,12 @@ def test_api_access_matrix(app: Flask, world: World, session: Session, column: s
         for name, value in values.items():
             path = path.replace("{" + name + "}", str(value))
         body = BODIES.get(op.endpoint, {})
-        response = api.get(path) if op.method == "GET" else api.post(path, body)
+        if op.method == "GET":
+            response = api.get(path)
+        elif op.method == "PATCH":
+            response = api.patch(path, body)
+        else:
+            response = api.post(path, body)
         allowed_roles, scoped = EXPECTED[op.endpoint]
         # The token to revoke is the Oral clerk's own: only they and the admin reach it.
         if op.endpoint == "revoke":

@@ -192,6 +192,7 @@ def _arrange(session: Session) -> World:
     )
     session.add(observer)
     session.flush()
+    session.refresh(observer)  # its (empty) placements loaded: usable once the session is gone
     world.users["observer"] = observer
     clerk = world.actor("clerk_oral")
     for index in range(3):

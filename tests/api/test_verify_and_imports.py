@@ -24,6 +24,8 @@ from workflow.numbers import format_certificate_number
 
 PROBLEM = "application/problem+json"
 VOTING_MORNING = datetime(2022, 6, 5, 4, 0, tzinfo=UTC)
+# 10 May 2022: the 2022 referendum is still prepared, so its network and lists may be imported.
+BEFORE_WINDOW = datetime(2022, 5, 10, 6, 0, tzinfo=UTC)
 POLL_TIMEOUT = 20.0
 
 
@@ -244,6 +246,80 @@ def test_verify_limit_defaults_to_thirty_a_minute(
     assert statuses == [200] * 30 + [429]
 
 
+def test_a_series_names_its_election_so_verify_needs_no_election_code(
+    app: Flask, public: Api, api_as: ApiAs, session: Session, world: World, clock: FixedClock
+) -> None:
+    paper_2022 = _issue(api_as, session, world, "Көктемгі")  # no series: the 2022 referendum
+    source_id = world.election.id
+    session.rollback()  # no read left open across the requests below
+    app.config["KUELIK_IMPORTS_INLINE"] = True
+    admin = api_as("admin")
+    created = admin.post(
+        "/elections",
+        {
+            "code": "by2022",
+            "kind": "by_election",
+            "number_series": "2207",
+            "name_kk": "Қосымша сайлау",
+            "name_ru": "Дополнительные выборы",
+            "name_en": "By-election",
+            "voting_day": "2022-07-10",
+            "issue_opens_on": "2022-06-24",
+            "issue_deadline_on": "2022-07-09",
+            "network": {"copy_from": source_id, "with_staff": True},
+        },
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    later = created.get_json()["id"]
+    allotted = admin.post(f"/elections/{later}/stock", {"per_precinct": 10, "first_serial": 1})
+    assert allotted.get_json()["ranges"] == 4, allotted.get_data(as_text=True)
+    voter = Row("750000000", 101, make_iin(date(1990, 1, 1)), "Жазғы", "by2022")
+    job = _accepted(upload(admin, [voter], election_id=later), later)
+    assert admin.get(f"/imports/{job['id']}").get_json()["summary"]["imported"] == 1
+
+    clock.instant = datetime(2022, 6, 28, 6, 0, tzinfo=UTC)  # inside the by-election's window
+    clerk = api_as("clerk_almaly")
+    oral = clerk.get("/localities", election_id=later, name="Орал").get_json()["items"]
+    applied = clerk.post(
+        "/cases",
+        {
+            "election_id": later,
+            "voter_iin": voter.iin,
+            "applicant_document": "ID 7",
+            "stay_locality_id": oral[0]["id"],
+        },
+    )
+    assert applied.status_code == 201, applied.get_data(as_text=True)
+    issue = clerk.post(f"/cases/{applied.get_json()['id']}/issue", {})
+    assert issue.status_code == 200, issue.get_data(as_text=True)
+    issued = issue.get_json()
+    serial = issued["certificate"]["serial"]
+    number = issued["certificate"]["number"]
+    assert number == format_certificate_number(serial, "2207")
+    code = session.scalar(
+        select(Certificate.verification_code).where(Certificate.case_id == issued["id"])
+    )
+    session.rollback()
+    assert code is not None
+    paper = Paper(issued["id"], number, code, (voter.iin, "Жазғы"))
+
+    answer = _verify(public, paper)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json() == {
+        "number": number,
+        "status": "valid",
+        "election_code": "by2022",
+        "voting_day": "2022-07-10",
+    }
+    _assert_nothing_personal(answer, paper)
+    # The number without a series is the 2022 referendum's, whatever serial they share.
+    assert _verify(public, paper_2022).get_json()["election_code"] == "ref2022"
+    problem(_verify(public, paper, number=format_certificate_number(serial)), 404, "not_found")
+    problem(
+        _verify(public, paper, number=format_certificate_number(serial, "9999")), 404, "not_found"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Imports
 # ---------------------------------------------------------------------------------------------
@@ -259,11 +335,12 @@ class Row:
     precinct: int
     iin: str
     surname: str
+    election_code: str = "ref2022"
 
     def line(self) -> str:
         return (
-            f"ref2022,{self.region},{self.precinct},{self.iin},{self.surname},Болат,,"
-            f"1990-01-01,ул. Датова 3"
+            f"{self.election_code},{self.region},{self.precinct},{self.iin},{self.surname},"
+            "Болат,,1990-01-01,ул. Датова 3"
         )
 
 
@@ -287,11 +364,17 @@ def upload(
     key: str | None = "auto",
     kind: str = "voters",
     file_name: str = "voters.csv",
+    election_id: int | None = None,
+    mode: str | None = None,
 ) -> TestResponse:
     content = rows if isinstance(rows, bytes) else csv_bytes(rows)
     data: dict[str, Any] = {"file": (io.BytesIO(content), file_name)}
     if skip_errors is not None:
         data["skip_errors"] = "true" if skip_errors else "false"
+    if election_id is not None:
+        data["election_id"] = str(election_id)
+    if mode is not None:
+        data["mode"] = mode
     extra = {}
     if key == "auto":
         extra["Idempotency-Key"] = f"upload-{time.monotonic_ns()}"
@@ -305,29 +388,37 @@ def upload(
     )
 
 
-def on_list(session: Session, rows: list[Row]) -> list[str]:
-    """The surnames of these rows that are on the election's list now."""
-    found = session.scalars(
-        select(VoterEntry.surname)
-        .where(VoterEntry.iin.in_([row.iin for row in rows]))
-        .order_by(VoterEntry.surname)
-    ).all()
+def on_list(session: Session, rows: list[Row], election_id: int | None = None) -> list[str]:
+    """The surnames of these rows that are on the (named) election's list now."""
+    statement = select(VoterEntry.surname).where(VoterEntry.iin.in_([row.iin for row in rows]))
+    if election_id is not None:
+        statement = statement.where(VoterEntry.election_id == election_id)
+    found = session.scalars(statement.order_by(VoterEntry.surname)).all()
     session.rollback()
     return list(found)
 
 
 @pytest.fixture
-def inline(app: Flask) -> Flask:
+def preparing(clock: FixedClock) -> FixedClock:
+    """The clock before the 2022 window: imports into the 2022 referendum are still taken."""
+    clock.instant = BEFORE_WINDOW
+    return clock
+
+
+@pytest.fixture
+def inline(app: Flask, preparing: FixedClock) -> Flask:
     app.config["KUELIK_IMPORTS_INLINE"] = True
     return app
 
 
-def _accepted(response: TestResponse) -> dict[str, Any]:
+def _accepted(response: TestResponse, election_id: int | None = None) -> dict[str, Any]:
     assert response.status_code == 202, response.get_data(as_text=True)
     job: dict[str, Any] = response.get_json()
     assert response.headers["Location"] == f"/api/v1/imports/{job['id']}"
     assert job["status"] == "queued"
     assert job["kind"] == "voters"
+    if election_id is not None:
+        assert job["election_id"] == election_id
     return job
 
 
@@ -335,9 +426,13 @@ def test_admin_imports_voters_and_reads_the_summary(
     inline: Flask, api_as: ApiAs, session: Session, world: World
 ) -> None:
     rows = [oral_row("Импортов"), almaly_row("Жүктелген")]
+    election_id = world.election.id
+    session.rollback()
     admin = api_as("admin")
-    job = _accepted(upload(admin, rows))
+    # No election named: the caller's current one (the 2022 referendum); no mode: add.
+    job = _accepted(upload(admin, rows), election_id)
     assert job["file_name"] == "voters.csv"
+    assert job["mode"] == "add"
     done = admin.get(f"/imports/{job['id']}").get_json()
     assert done["status"] == "done", done
     assert (done["rows_checked"], done["rows_imported"]) == (2, 2)
@@ -451,7 +546,7 @@ def test_retried_upload_replays_the_job_and_another_file_with_the_key_is_refused
 
 
 def test_import_runs_on_a_background_thread_and_is_polled_to_its_end(
-    app: Flask, api_as: ApiAs, session: Session, world: World
+    app: Flask, api_as: ApiAs, session: Session, world: World, preparing: FixedClock
 ) -> None:
     app.config["KUELIK_IMPORTS_INLINE"] = False
     rows = [oral_row(f"Фондық{index}") for index in range(25)]
@@ -471,3 +566,157 @@ def test_import_runs_on_a_background_thread_and_is_polled_to_its_end(
     assert (state["rows_checked"], state["rows_imported"]) == (25, 25)
     assert state["summary"]["imported"] == 25
     assert len(on_list(session, rows)) == 25
+
+
+def _jobs(session: Session) -> int:
+    jobs = session.scalar(select(func.count()).select_from(ImportJob))
+    session.rollback()
+    return int(jobs or 0)
+
+
+@pytest.mark.parametrize("kind", ["voters", "precincts"])
+def test_import_refused_once_the_issue_window_opened(
+    app: Flask, api_as: ApiAs, session: Session, world: World, clock: FixedClock, kind: str
+) -> None:
+    app.config["KUELIK_IMPORTS_INLINE"] = True
+    election_id = world.election.id
+    session.rollback()
+    rows = [oral_row("Кешіккен")]
+    admin = api_as("admin")
+    # 20 May 2022 00:00 in Almaty (UTC+6 in 2022) is 18:00 UTC on the 19th: the window has
+    # opened there, so the network is locked although Oral (UTC+5) waits another hour.
+    clock.instant = datetime(2022, 5, 19, 18, 0, tzinfo=UTC)
+    for named in (None, election_id):
+        refused = problem(upload(admin, rows, kind=kind, election_id=named), 422, "invalid_input")
+        assert [error["field"] for error in refused["errors"]] == ["election_id"]
+    assert _jobs(session) == 0, "a refused import leaves no job behind"
+    assert on_list(session, rows) == []
+    # A second earlier, everywhere still before the window: the same file is taken.
+    clock.instant = datetime(2022, 5, 19, 17, 59, 59, tzinfo=UTC)
+    if kind == "voters":
+        job = _accepted(upload(admin, rows), election_id)
+        assert admin.get(f"/imports/{job['id']}").get_json()["status"] == "done"
+        assert on_list(session, rows) == ["Кешіккен"]
+
+
+def _second_election(admin: Api, source_id: int) -> dict[str, Any]:
+    """A presidential election of November 2022, with a copy of the 2022 network and staff."""
+    created = admin.post(
+        "/elections",
+        {
+            "code": "pres2022",
+            "kind": "presidential",
+            "name_kk": "Президент сайлауы",
+            "name_ru": "Выборы Президента",
+            "name_en": "Presidential election",
+            "voting_day": "2022-11-20",
+            "issue_opens_on": "2022-11-04",
+            "issue_deadline_on": "2022-11-19",
+            "number_series": "2211",
+            "network": {"copy_from": source_id, "with_staff": True},
+        },
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    election: dict[str, Any] = created.get_json()
+    return election
+
+
+def test_import_into_the_election_named_by_election_id(
+    inline: Flask, api_as: ApiAs, session: Session, world: World
+) -> None:
+    old_id = world.election.id
+    session.rollback()
+    admin = api_as("admin")
+    new = _second_election(admin, old_id)
+    rows = [
+        Row("270000000", 301, make_iin(date(1990, 1, 1)), "Күзгі", "pres2022"),
+        Row("270000000", 350, make_iin(date(1990, 1, 1)), "Ауылдағы", "pres2022"),
+    ]
+    territorial = api_as("territorial_west")  # placed in the copy with its commission
+    job = _accepted(upload(territorial, rows, election_id=new["id"]), new["id"])
+    done = territorial.get(f"/imports/{job['id']}").get_json()
+    assert done["status"] == "done", done
+    assert done["election_id"] == new["id"]
+    assert (done["summary"]["imported"], done["summary"]["errors"]) == (2, 0)
+    assert sorted(on_list(session, rows, new["id"])) == sorted(["Ауылдағы", "Күзгі"])
+    assert on_list(session, rows, old_id) == []
+    # A row naming the other election is refused by line; the file writes nothing.
+    other = Row("270000000", 301, make_iin(date(1990, 1, 1)), "Басқа")  # ref2022's code
+    mixed = territorial.get(
+        f"/imports/{_accepted(upload(territorial, [other], election_id=new['id']))['id']}"
+    ).get_json()
+    assert mixed["summary"]["errors"] == 1
+    assert "election_code" in mixed["summary"]["error_lines"][0]
+    assert on_list(session, [other]) == []
+
+
+def test_import_into_an_election_out_of_sight_is_not_found(
+    inline: Flask, api_as: ApiAs, session: Session, world: World
+) -> None:
+    old_id = world.election.id
+    session.rollback()
+    admin = api_as("admin")
+    created = admin.post(
+        "/elections",
+        {
+            "code": "by2022",
+            "kind": "by_election",
+            "name_kk": "Қосымша сайлау",
+            "name_ru": "Дополнительные выборы",
+            "name_en": "By-election",
+            "voting_day": "2022-11-20",
+            "issue_opens_on": "2022-11-04",
+            "issue_deadline_on": "2022-11-19",
+            "network": {"copy_from": old_id, "with_staff": False},
+        },
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    rows = [oral_row("Көрінбейтін")]
+    territorial = api_as("territorial_west")  # not placed in it
+    problem(upload(territorial, rows, election_id=created.get_json()["id"]), 404, "not_found")
+    problem(upload(admin, rows, election_id=999_999), 404, "not_found")
+    assert _jobs(session) == 0
+
+
+def test_import_modes_add_amend_and_replace(
+    inline: Flask, api_as: ApiAs, session: Session, world: World
+) -> None:
+    admin = api_as("admin")
+    first, second = oral_row("Бірінші"), almaly_row("Екінші")
+    listed = session.scalars(select(VoterEntry.surname).order_by(VoterEntry.surname)).all()
+    session.rollback()
+    assert listed == ["Петров", "Сәрсенбаев"]  # the world's own two voters
+
+    def run(rows: list[Row], mode: str | None) -> dict[str, Any]:
+        job = _accepted(upload(admin, rows, mode=mode))
+        assert job["mode"] == (mode or "add")
+        summary: dict[str, Any] = admin.get(f"/imports/{job['id']}").get_json()["summary"]
+        assert summary["mode"] == (mode or "add")
+        return summary
+
+    added = run([first, second], "add")
+    assert (added["imported"], added["updated"], added["written"]) == (2, 0, True)
+
+    renamed = Row(first.region, first.precinct, first.iin, "Өзгерген")
+    again = run([renamed], None)
+    assert (again["errors"], again["written"]) == (1, False), "add refuses an entry on the list"
+    assert on_list(session, [first]) == ["Бірінші"]
+
+    third = oral_row("Үшінші")
+    amended = run([renamed, third], "amend")
+    assert (amended["imported"], amended["updated"], amended["errors"]) == (1, 1, 0)
+    assert sorted(on_list(session, [first, second, third])) == sorted(
+        ["Екінші", "Өзгерген", "Үшінші"]
+    )
+
+    replaced = run([third], "replace")
+    assert replaced["written"] is True
+    # Every entry no application refers to is cleared (the world's two voters and this file's
+    # three), then the file's one comes back.
+    assert (replaced["removed"], replaced["imported"]) == (5, 1)
+    remaining = session.scalars(select(VoterEntry.surname)).all()
+    session.rollback()
+    assert remaining == ["Үшінші"], "the file became the list"
+
+    unknown_mode = problem(upload(admin, [third], mode="merge"), 422, "invalid_input")
+    assert [error["field"] for error in unknown_mode["errors"]] == ["mode"]

@@ -930,6 +930,192 @@ def test_return_home_refused_when_the_election_forbids_it(
     session.rollback()
 
 
+# ---------------------------------------------------------------------------------------------
+# More than one election: numbers and seals never cross elections; kinds without certificates
+# ---------------------------------------------------------------------------------------------
+
+
+def another_election(api: Any, source_id: int, **values: Any) -> dict[str, Any]:
+    """A new election through the API, with a copy of the 2022 network and its staff placed."""
+    body: dict[str, Any] = {
+        "code": "pres2022",
+        "kind": "presidential",
+        "number_series": "2211",
+        "name_kk": "Президент сайлауы",
+        "name_ru": "Выборы Президента",
+        "name_en": "Presidential election",
+        "voting_day": "2022-11-20",
+        "issue_opens_on": "2022-11-04",
+        "issue_deadline_on": "2022-11-19",
+        "network": {"copy_from": source_id, "with_staff": True},
+    }
+    body.update(values)
+    election = ok(api.post("/elections", body), 201)
+    assert election["phase"] == "preparing"
+    return election
+
+
+def test_certificate_of_another_election_refused_wrong_election(
+    app: Flask, api_as: ApiAs, session: Session, world: World, ids: Ids, clock: FixedClock
+) -> None:
+    later = another_election(api_as("admin"), ids.election)
+    iin = new_voter(session, world, "almaty_almaly", "Басқасайлау")
+    issued = issued_case(api_as("clerk_almaly"), iin, ids.oral_locality)
+    shown = presented(session, issued)
+    certificate = session.scalar(select(Certificate).where(Certificate.case_id == issued["id"]))
+    assert certificate is not None
+    qr = seal_certificate(election_seal(Path(app.instance_path), "ref2022"), certificate, iin)
+    session.rollback()
+    clock.instant = VOTING_MORNING
+    desk = api_as("checkin_oral")  # placed at Oral's copy in the later election too
+
+    # The 2022 paper at the later election's desk: its number has no series, so it is 2022's.
+    at_later = {**shown, "election_id": later["id"]}
+    answer = problem(desk.post("/checkin", at_later), 422, "wrong_election")
+    assert any("2022-06-05" in hint for hint in answer["hints"]), "the hint names its election"
+    problem(desk.post("/checkin/preview", at_later), 422, "wrong_election")
+    # Its genuine seal there too.
+    problem(desk.post("/checkin", {"qr": qr, "election_id": later["id"]}), 422, "wrong_election")
+    # A number of the later election's series at the 2022 desk.
+    foreign = {
+        "number": format_certificate_number(issued["certificate"]["serial"], "2211"),
+        "verification_code": shown["verification_code"],
+    }
+    problem(desk.post("/checkin", foreign), 422, "wrong_election")
+    assert _included_count(session) == 0
+
+    refused = session.execute(
+        select(AuditEvent.election_id, AuditEvent.code)
+        .where(AuditEvent.event == "include", AuditEvent.outcome == "refused")
+        .order_by(AuditEvent.id)
+    ).all()
+    session.rollback()
+    assert [tuple(row) for row in refused] == [
+        (later["id"], "wrong_election"),
+        (later["id"], "wrong_election"),
+        (later["id"], "wrong_election"),
+        (ids.election, "wrong_election"),
+    ]
+    # The certificate is still good at a desk of its own election.
+    assert ok(desk.post("/checkin", shown), 201)["outcome"] == "included"
+
+
+def test_application_in_an_election_without_certificates_refused_no_certificates(
+    api_as: ApiAs, session: Session, world: World, ids: Ids
+) -> None:
+    senate = another_election(
+        api_as("admin"),
+        ids.election,
+        code="senate2022",
+        kind="senate",
+        number_series="2208",
+        name_en="Senate election",
+        voting_day="2022-08-20",
+        issue_opens_on=None,
+        issue_deadline_on=None,
+    )
+    assert (senate["issue_opens_on"], senate["issue_deadline_on"]) == (None, None)
+    clerk = api_as("clerk_almaly")
+    home = ok(clerk.get("/precincts", election_id=senate["id"], number=101))["items"]
+    stay = ok(clerk.get("/localities", election_id=senate["id"], name="Орал"))["items"]
+    assert [precinct["number"] for precinct in home] == [101]
+    # The voter is on that election's list at the clerk's precinct: only the kind stands in
+    # the way.
+    voter = make_voter(
+        session,
+        world,
+        world.almaty_almaly,
+        surname="Сенаттық",
+        election_id=senate["id"],
+        precinct_id=home[0]["id"],
+    )
+    iin = voter.iin
+    session.commit()
+    body = {**application(iin, stay[0]["id"]), "election_id": senate["id"]}
+    _answer, case = _refused_application(clerk, body, 422, "no_certificates")
+    assert case["election_id"] == senate["id"]
+    assert case["precinct_id"] == home[0]["id"]
+    # Without election_id the application goes to the clerk's current election, the 2022
+    # referendum, whose list this voter is not on.
+    problem(clerk.post("/cases", application(iin, ids.oral_locality)), 422, "not_on_list")
+
+
+def _voter_id(api: Any, iin: str) -> int:
+    voters = ok(api.post("/voters/lookup", {"iin": iin}))["voters"]
+    assert len(voters) == 1
+    voter_id: int = voters[0]["id"]
+    return voter_id
+
+
+def test_relisting_refused_while_the_voter_holds_a_certificate_holds_certificate(
+    api_as: ApiAs, session: Session, world: World, ids: Ids
+) -> None:
+    iin = new_voter(session, world, "oral_precinct", "Көшпейтін")
+    clerk = api_as("clerk_oral")
+    voter_id = _voter_id(clerk, iin)
+    applied = ok(clerk.post("/cases", application(iin, ids.almaty_locality)), 201)
+    territorial = api_as("territorial_west")
+    move = {"to_precinct_id": ids.derkul, "reason": "Әкімдік шешімі № 4"}
+    problem(territorial.post(f"/voters/{voter_id}/move", move), 422, "holds_certificate")
+    ok(clerk.post(f"/cases/{applied['id']}/issue", {}))
+    problem(territorial.post(f"/voters/{voter_id}/move", move), 422, "holds_certificate")
+    assert ok(clerk.post("/voters/lookup", {"iin": iin}))["voters"][0]["precinct_id"] == ids.oral
+    # Once the certificate is handed back, nothing holds the entry: the move goes through.
+    ok(clerk.post(f"/cases/{applied['id']}/cancel", {"reason": "plans changed"}))
+    moved = ok(territorial.post(f"/voters/{voter_id}/move", move))
+    assert moved["precinct_id"] == ids.derkul
+    events = session.execute(
+        select(AuditEvent.outcome, AuditEvent.code)
+        .where(AuditEvent.event == "voter_relisted")
+        .order_by(AuditEvent.id)
+    ).all()
+    session.rollback()
+    assert [tuple(row) for row in events] == [
+        ("refused", "holds_certificate"),
+        ("refused", "holds_certificate"),
+        ("accepted", None),
+    ]
+
+
+def test_relisting_refused_from_the_opening_of_voting_relisting_closed(
+    api_as: ApiAs, session: Session, world: World, ids: Ids, clock: FixedClock
+) -> None:
+    iin = new_voter(session, world, "oral_precinct", "Көшетін")
+    voter_id = _voter_id(api_as("clerk_oral"), iin)
+    territorial = api_as("territorial_west")
+    to_derkul = {"to_precinct_id": ids.derkul, "reason": "Әкімдік шешімі № 5"}
+    to_oral = {"to_precinct_id": ids.oral, "reason": "Әкімдік шешімі № 6"}
+    # Oral's wall clock decides (UTC+5 in 2022): 06:59:59 there is still before voting.
+    clock.instant = datetime(2022, 6, 5, 1, 59, 59, tzinfo=UTC)
+    assert ok(territorial.post(f"/voters/{voter_id}/move", to_derkul))["precinct_id"] == ids.derkul
+    clock.instant = datetime(2022, 6, 5, 2, 0, tzinfo=UTC)  # 07:00:00 in Oral and Derkul
+    problem(territorial.post(f"/voters/{voter_id}/move", to_oral), 422, "relisting_closed")
+    clock.instant = VOTING_MORNING
+    problem(api_as("admin").post(f"/voters/{voter_id}/move", to_oral), 422, "relisting_closed")
+    voter = session.get_one(VoterEntry, voter_id)
+    assert voter.precinct_id == ids.derkul, "the lists are final on voting day"
+    session.rollback()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "code"),
+    [
+        ("post", "/checkin", "wrong_election"),
+        ("post", "/checkin/preview", "wrong_election"),
+        ("post", "/cases", "no_certificates"),
+        ("post", "/voters/{voter_id}/move", "holds_certificate"),
+        ("post", "/voters/{voter_id}/move", "relisting_closed"),
+    ],
+)
+def test_the_new_refusals_are_documented_on_the_operations_that_give_them(
+    app: Flask, method: str, path: str, code: str
+) -> None:
+    """The walkthroughs above reach these codes; a client reads them in the OpenAPI document."""
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    description = document["paths"][path][method]["description"]
+    assert f"`{code}`" in description, f"{method.upper()} {path}: {description}"
+
+
 def test_every_refusal_code_is_reachable_through_the_api() -> None:
     """The codes this module drives; a new code must get a walkthrough of its own."""
     from workflow.errors import RefusalCode
@@ -952,6 +1138,10 @@ def test_every_refusal_code_is_reachable_through_the_api() -> None:
         "no_stock",
         "reason_required",
         "identity_not_confirmed",
+        "wrong_election",
+        "no_certificates",
+        "holds_certificate",
+        "relisting_closed",
         "other",
     }
     assert {code.value for code in RefusalCode} == covered

@@ -1,4 +1,5 @@
-"""`flask import-precincts` and `flask import-voters`: all or nothing, errors by line number."""
+"""`flask import-precincts` and `flask import-voters`: all or nothing, errors by line number,
+into one named election while it is being prepared, in the modes add, amend and replace."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,24 +18,44 @@ from sqlalchemy.orm import Session
 
 from models import (
     AuditEvent,
+    CertificateCase,
     CityDistrict,
+    Election,
     Locality,
     Precinct,
+    Region,
     TerritorialCommission,
     VoterEntry,
 )
+from services.clock import FixedClock
 from services.importing import (
     MAX_REPORTED_ERRORS,
+    OPTIONAL_VOTER_COLUMNS,
     PRECINCT_COLUMNS,
     VOTER_COLUMNS,
     import_voters,
 )
 from services.search import voter_search_key
 from tests.conftest import DEFAULT_NOW
-from tests.factories import World, make_iin, make_voter, make_world
+from tests.factories import World, make_election_copy, make_iin, make_voter, make_world
+from tests.services.support import apply, tables_snapshot
 from workflow.iin import build_iin, is_valid_iin
 
 Row = Mapping[str, object]
+
+# 1 May 2022, noon in Almaty: the 2022 referendum is being prepared, so its lists may be imported
+# (DEFAULT_NOW, 25 May, is inside its issue window: imports are refused then).
+BEFORE_WINDOW = datetime(2022, 5, 1, 6, 0, tzinfo=UTC)
+# Files of the first release named the election on every row.
+LEGACY_VOTER_COLUMNS = (*VOTER_COLUMNS, *OPTIONAL_VOTER_COLUMNS)
+WINDOW_OPENED = "The election's issue window has opened"
+DEFAULT_BORN = date(1990, 1, 1)  # make_iin's default birth date
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """The app's clock for this module: before the window, while imports are allowed."""
+    return FixedClock(BEFORE_WINDOW)
 
 
 def write_csv(path: Path, rows: Iterable[Row], columns: Iterable[str] = VOTER_COLUMNS) -> Path:
@@ -47,6 +68,11 @@ def write_csv(path: Path, rows: Iterable[Row], columns: Iterable[str] = VOTER_CO
 
 def invoke(app: Flask, *args: str) -> Result:
     return app.test_cli_runner().invoke(args=list(args))
+
+
+def import_file(app: Flask, command: str, path: Path, *options: str) -> Result:
+    """`flask <command> PATH --election ref2022 [options]`."""
+    return invoke(app, command, str(path), "--election", "ref2022", *options)
 
 
 def count(session: Session, model: type) -> int:
@@ -85,6 +111,23 @@ def world(session: Session) -> World:
     return built
 
 
+def second_election(session: Session, world: World) -> Election:
+    """The 2026 referendum, prepared, with a copy of the 2022 network (its own rows)."""
+    return make_election_copy(session, world, with_staff=True)
+
+
+def precinct_of(session: Session, election: Election, region_kato: str, number: int) -> Precinct:
+    return session.scalars(
+        select(Precinct)
+        .join(Region, Region.id == Precinct.region_id)
+        .where(
+            Precinct.election_id == election.id,
+            Region.kato == region_kato,
+            Precinct.number == number,
+        )
+    ).one()
+
+
 # --------------------------------------------------------------------------------------------
 # Voters
 # --------------------------------------------------------------------------------------------
@@ -114,7 +157,7 @@ def test_a_good_voter_file_is_imported_in_full(
             address="пос. Деркул, ул. Школьная, 5",
         ),
     ]
-    result = invoke(app, "import-voters", str(write_csv(tmp_path / "voters.csv", rows)))
+    result = import_file(app, "import-voters", write_csv(tmp_path / "voters.csv", rows))
 
     assert result.exit_code == 0, result.output
     assert "Read 3 rows: imported 3, skipped 0." in result.stdout
@@ -141,7 +184,7 @@ def test_the_import_leaves_one_audit_event_with_counts_and_no_personal_data(
 ) -> None:
     iin = make_iin(date(1980, 1, 2))
     path = write_csv(tmp_path / "list.csv", [voter(world.almaty_almaly, iin, date(1980, 1, 2))])
-    assert invoke(app, "import-voters", str(path)).exit_code == 0
+    assert import_file(app, "import-voters", path).exit_code == 0
 
     events = session.scalars(select(AuditEvent).where(AuditEvent.event == "voters_imported")).all()
     assert len(events) == 1
@@ -176,7 +219,7 @@ def bad_voter_file(session: Session, world: World, tmp_path: Path) -> tuple[Path
         voter(world.oral_precinct, make_iin(), date(1990, 1, 1), surname=""),  # 10: no surname
         voter(world.derkul_precinct, last_good, date(1991, 7, 8)),  # 11: good
     ]
-    path = write_csv(tmp_path / "bad.csv", rows)
+    path = write_csv(tmp_path / "bad.csv", rows, LEGACY_VOTER_COLUMNS)
     clear_iins = [str(row["iin"]) for row in rows if is_valid_iin(str(row["iin"]))]
     return path, clear_iins
 
@@ -187,7 +230,7 @@ EXPECTED_ERRORS = (
     "line 5: precinct_number: no precinct 999 in region 750000000",
     "line 6: iin: IIN ",
     "line 7: iin: IIN ",
-    "line 8: election_code: no election has this code",
+    "line 8: election_code: the row is for election ref2099, not ref2022",
     "line 9: birth_date: not a date in the form YYYY-MM-DD",
     "line 10: surname: required",
 )
@@ -199,7 +242,7 @@ def test_each_bad_row_is_reported_with_its_line_and_nothing_is_imported(
     path, _ = bad_voter_file
     before = count(session, VoterEntry)
 
-    result = invoke(app, "import-voters", str(path))
+    result = import_file(app, "import-voters", path)
 
     assert result.exit_code == 1
     for expected in EXPECTED_ERRORS:
@@ -217,7 +260,7 @@ def test_error_reports_never_show_an_iin_in_clear(
     app: Flask, bad_voter_file: tuple[Path, list[str]]
 ) -> None:
     path, clear_iins = bad_voter_file
-    result = invoke(app, "import-voters", str(path))
+    result = import_file(app, "import-voters", path)
     assert result.exit_code == 1
     assert clear_iins
     for iin in clear_iins:
@@ -231,7 +274,7 @@ def test_skip_errors_imports_the_good_rows_and_still_lists_the_bad_ones(
     path, _ = bad_voter_file
     before = count(session, VoterEntry)
 
-    result = invoke(app, "import-voters", str(path), "--skip-errors")
+    result = import_file(app, "import-voters", path, "--skip-errors")
 
     assert result.exit_code == 0, result.output
     assert "Read 10 rows: imported 2, skipped 8." in result.stdout
@@ -250,7 +293,7 @@ def test_a_missing_column_is_reported_on_line_one_and_nothing_is_imported(
     rows = [voter(world.almaty_almaly, make_iin(), date(1990, 1, 1))]
     path = write_csv(tmp_path / "short.csv", rows, columns)
 
-    result = invoke(app, "import-voters", str(path), *(["--skip-errors"] if skip else []))
+    result = import_file(app, "import-voters", path, *(["--skip-errors"] if skip else []))
 
     assert result.exit_code == 1
     assert "line 1: birth_date: missing column" in result.stderr
@@ -271,11 +314,12 @@ def test_rows_with_too_few_or_too_many_fields_are_errors(
     writer.writerow([*[good[column] for column in VOTER_COLUMNS], "extra"])
     path.write_text(buffer.getvalue(), encoding="utf-8")
 
-    result = invoke(app, "import-voters", str(path))
+    result = import_file(app, "import-voters", path)
 
     assert result.exit_code == 1
-    assert "line 3: row: the row has 5 fields, the header 9" in result.stderr
-    assert "line 4: row: the row has 10 fields, the header 9" in result.stderr
+    assert len(VOTER_COLUMNS) == 8
+    assert "line 3: row: the row has 5 fields, the header 8" in result.stderr
+    assert "line 4: row: the row has 9 fields, the header 8" in result.stderr
     assert count(session, VoterEntry) == 0
 
 
@@ -295,7 +339,7 @@ def test_a_file_that_is_not_utf8_is_refused_with_a_message(
     text = ",".join(VOTER_COLUMNS) + "\n" + ",".join(str(row[c]) for c in VOTER_COLUMNS) + "\n"
     path.write_bytes(text.encode("cp1251"))
 
-    result = invoke(app, "import-voters", str(path))
+    result = import_file(app, "import-voters", path)
 
     assert result.exit_code == 1
     assert "the file is not UTF-8 text" in result.stderr
@@ -303,16 +347,16 @@ def test_a_file_that_is_not_utf8_is_refused_with_a_message(
     assert count(session, VoterEntry) == 0
 
 
-def test_an_empty_file_is_refused_with_a_message(app: Flask, tmp_path: Path) -> None:
+def test_an_empty_file_is_refused_with_a_message(app: Flask, world: World, tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("", encoding="utf-8")
-    result = invoke(app, "import-voters", str(path))
+    result = import_file(app, "import-voters", path)
     assert result.exit_code == 1
     assert "line 1: file: the file is empty" in result.stderr
 
 
 def test_a_missing_file_is_a_usage_error(app: Flask, tmp_path: Path) -> None:
-    result = invoke(app, "import-voters", str(tmp_path / "nowhere.csv"))
+    result = import_file(app, "import-voters", tmp_path / "nowhere.csv")
     assert result.exit_code == 2
     assert "does not exist" in result.output
 
@@ -323,7 +367,7 @@ def test_errors_beyond_the_report_cap_are_counted_not_listed(
     bad = voter(world.almaty_almaly, "000000000000", date(1990, 1, 1))
     path = write_csv(tmp_path / "many.csv", [bad] * (MAX_REPORTED_ERRORS + 5))
 
-    result = invoke(app, "import-voters", str(path))
+    result = import_file(app, "import-voters", path)
 
     assert result.exit_code == 1
     assert f"line {MAX_REPORTED_ERRORS + 1}: iin:" in result.stderr
@@ -357,7 +401,7 @@ def test_five_thousand_generated_voters_import(
 ) -> None:
     path = write_csv(tmp_path / "big.csv", generated_voters(world, 5_000))
 
-    result = invoke(app, "import-voters", str(path))
+    result = import_file(app, "import-voters", path)
 
     assert result.exit_code == 0, result.output
     assert "Read 5000 rows: imported 5000, skipped 0." in result.stdout
@@ -370,13 +414,17 @@ def test_five_thousand_generated_voters_import(
 
 def test_the_service_reports_progress_for_both_passes(session: Session, world: World) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(VOTER_COLUMNS))
+    writer = csv.DictWriter(buffer, fieldnames=list(VOTER_COLUMNS), extrasaction="ignore")
     writer.writeheader()
     writer.writerows(generated_voters(world, 2_500))
     calls: list[tuple[str, int]] = []
 
     summary = import_voters(
-        session, buffer, now=DEFAULT_NOW, progress=lambda phase, rows: calls.append((phase, rows))
+        session,
+        buffer,
+        election_id=world.election.id,
+        now=BEFORE_WINDOW,
+        progress=lambda phase, rows: calls.append((phase, rows)),
     )
 
     assert (summary.read, summary.imported, summary.skipped) == (2_500, 2_500, 0)
@@ -391,12 +439,12 @@ def test_a_refused_import_writes_nothing_but_its_audit_event(
     session: Session, world: World
 ) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(VOTER_COLUMNS))
+    writer = csv.DictWriter(buffer, fieldnames=list(VOTER_COLUMNS), extrasaction="ignore")
     writer.writeheader()
     writer.writerow(voter(world.almaty_almaly, make_iin(), date(1990, 1, 1)))
     writer.writerow(voter(world.almaty_almaly, "123", date(1990, 1, 1)))
 
-    summary = import_voters(session, buffer, now=DEFAULT_NOW)
+    summary = import_voters(session, buffer, election_id=world.election.id, now=BEFORE_WINDOW)
 
     assert not summary.written
     assert (summary.read, summary.imported, summary.skipped) == (2, 0, 2)
@@ -406,6 +454,314 @@ def test_a_refused_import_writes_nothing_but_its_audit_event(
     assert count(session, VoterEntry) == 0
     event = session.scalars(select(AuditEvent).where(AuditEvent.event == "voters_imported")).one()
     assert event.outcome == "refused"
+
+
+@pytest.mark.parametrize("command", ["import-voters", "import-precincts"])
+def test_the_election_is_a_required_option(
+    app: Flask, session: Session, world: World, tmp_path: Path, command: str
+) -> None:
+    path = window_files(world, tmp_path)[command]  # one good row
+
+    result = invoke(app, command, str(path))
+
+    assert result.exit_code == 2
+    assert "Missing option '--election'" in result.output
+    assert (count(session, VoterEntry), count(session, Precinct)) == (0, 4)
+
+
+def test_an_unknown_election_is_refused_in_one_line(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "voters.csv", [voter(world.almaty_almaly, make_iin(), DEFAULT_BORN)]
+    )
+
+    result = invoke(app, "import-voters", str(path), "--election", "ref2099")
+
+    assert result.exit_code == 1
+    assert "No election has the code 'ref2099'." in result.stderr
+    assert "Traceback" not in result.output
+    assert count(session, VoterEntry) == 0
+
+
+def test_a_file_of_the_first_release_naming_the_election_on_every_row_imports(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    rows = [
+        voter(world.almaty_almaly, make_iin(), DEFAULT_BORN),
+        voter(world.oral_precinct, make_iin(), DEFAULT_BORN),
+    ]
+    path = write_csv(tmp_path / "old.csv", rows, LEGACY_VOTER_COLUMNS)
+    assert path.read_text(encoding="utf-8").startswith(",".join(LEGACY_VOTER_COLUMNS))
+
+    result = import_file(app, "import-voters", path)
+
+    assert result.exit_code == 0, result.output
+    assert "Read 2 rows: imported 2, skipped 0." in result.stdout
+    imported = session.scalars(select(VoterEntry)).all()
+    assert sorted(entry.iin for entry in imported) == sorted(str(row["iin"]) for row in rows)
+    assert {entry.election_id for entry in imported} == {world.election.id}
+
+
+def test_a_row_naming_another_existing_election_is_an_error(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    other = second_election(session, world)
+    rows = [
+        voter(world.almaty_almaly, make_iin(), DEFAULT_BORN),
+        voter(world.oral_precinct, make_iin(), DEFAULT_BORN, election_code=other.code),
+    ]
+    path = write_csv(tmp_path / "mixed.csv", rows, LEGACY_VOTER_COLUMNS)
+
+    result = import_file(app, "import-voters", path)
+
+    assert result.exit_code == 1
+    assert "line 3: election_code: the row is for election ref2026, not ref2022" in result.stderr
+    assert "line 2:" not in result.stderr
+    assert "1 errors in 1 of 2 rows: nothing was imported" in result.stderr
+    assert count(session, VoterEntry) == 0
+
+
+def test_the_same_iin_may_be_on_the_list_of_another_election(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    listed_2022 = make_voter(session, world, world.oral_precinct)
+    session.commit()
+    other = second_election(session, world)
+    oral_2026 = precinct_of(session, other, "270000000", 301)
+    assert oral_2026.id != world.oral_precinct.id
+    path = write_csv(
+        tmp_path / "2026.csv", [voter(oral_2026, listed_2022.iin, listed_2022.birth_date)]
+    )
+
+    result = invoke(app, "import-voters", str(path), "--election", "ref2026")
+
+    assert result.exit_code == 0, result.output
+    assert "Read 1 rows: imported 1, skipped 0." in result.stdout
+    entries = session.scalars(
+        select(VoterEntry).where(VoterEntry.iin == listed_2022.iin).order_by(VoterEntry.id)
+    ).all()
+    assert [(e.election_id, e.precinct_id) for e in entries] == [
+        (world.election.id, world.oral_precinct.id),
+        (other.id, oral_2026.id),
+    ]
+    event = session.scalars(select(AuditEvent).where(AuditEvent.event == "voters_imported")).one()
+    assert event.election_id == other.id
+
+
+def test_add_mode_refuses_an_iin_already_on_the_list(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    listed = make_voter(session, world, world.oral_precinct)
+    session.commit()
+    row = voter(world.derkul_precinct, listed.iin, listed.birth_date, surname="Басқа")
+    path = write_csv(tmp_path / "again.csv", [row])
+
+    result = import_file(app, "import-voters", path, "--mode", "add")
+
+    assert result.exit_code == 1
+    assert "line 2: iin: IIN " in result.stderr
+    assert "is already on this election's list" in result.stderr
+    assert listed.iin not in result.output
+    assert count(session, VoterEntry) == 1
+    entry = session.get_one(VoterEntry, listed.id)
+    assert (entry.precinct_id, entry.surname) == (world.oral_precinct.id, "Нұрланов")
+
+
+def test_amend_updates_the_entry_with_the_same_iin_and_adds_the_new_ones(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    listed = make_voter(session, world, world.oral_precinct)
+    session.commit()
+    newcomer = make_iin(date(1985, 4, 5), male=False)
+    rows = [
+        voter(
+            world.derkul_precinct,
+            listed.iin,
+            listed.birth_date,
+            surname="Құрманов",
+            given_name="Ерлан",
+            patronymic="",
+            address="пос. Деркул, ул. Школьная, 7",
+        ),
+        voter(world.almaty_almaly, newcomer, date(1985, 4, 5), surname="Әлиева", given_name="Дана"),
+    ]
+    path = write_csv(tmp_path / "amend.csv", rows)
+
+    result = import_file(app, "import-voters", path, "--mode", "amend")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "Read 2 rows: imported 1, updated 1, cleared 0 before the import, skipped 0."
+        in result.stdout
+    )
+    assert count(session, VoterEntry) == 2
+    entry = session.get_one(VoterEntry, listed.id)
+    assert entry.election_id == world.election.id
+    assert entry.precinct_id == world.derkul_precinct.id
+    assert (entry.surname, entry.given_name, entry.patronymic) == ("Құрманов", "Ерлан", None)
+    assert entry.address == "пос. Деркул, ул. Школьная, 7"
+    assert entry.search_key == voter_search_key("Құрманов", "Ерлан", None)
+    added = session.scalars(select(VoterEntry).where(VoterEntry.iin == newcomer)).one()
+    assert added.precinct_id == world.almaty_almaly.id
+    event = session.scalars(select(AuditEvent).where(AuditEvent.event == "voters_imported")).one()
+    assert (event.payload["mode"], event.payload["imported"], event.payload["updated"]) == (
+        "amend",
+        1,
+        1,
+    )
+
+
+@pytest.fixture
+def listed_for_replace(session: Session, world: World) -> dict[str, str]:
+    """Three entries on the list, by IIN: one an application refers to, two nothing refers to.
+
+    IINs, not rows: SQLite may give a cleared entry's id to a row imported after it.
+    """
+    applied = make_voter(session, world, world.almaty_almaly, surname="Өтініш")
+    dropped = make_voter(session, world, world.oral_precinct, surname="Жоқ")
+    relisted = make_voter(session, world, world.derkul_precinct, surname="Қайта")
+    session.commit()
+    outcome = apply(session, world, applied)
+    assert outcome.accepted, outcome.refusal
+    assert outcome.case is not None
+    return {
+        "applied": applied.iin,
+        "applied_id": str(applied.id),
+        "case_id": str(outcome.case.id),
+        "dropped": dropped.iin,
+        "relisted": relisted.iin,
+    }
+
+
+def test_replace_clears_unreferenced_entries_first_and_keeps_those_a_case_refers_to(
+    app: Flask,
+    session: Session,
+    world: World,
+    tmp_path: Path,
+    listed_for_replace: dict[str, str],
+) -> None:
+    listed = listed_for_replace
+    newcomer = make_iin(date(1970, 3, 3))
+    rows = [
+        voter(world.derkul_precinct, listed["relisted"], DEFAULT_BORN, surname="Қайта"),
+        voter(world.oral_precinct, newcomer, date(1970, 3, 3)),
+    ]
+    path = write_csv(tmp_path / "replace.csv", rows)
+
+    result = import_file(app, "import-voters", path, "--mode", "replace")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "Read 2 rows: imported 2, updated 0, cleared 2 before the import, skipped 0."
+        in result.stdout
+    )
+    entries = {entry.iin: entry for entry in session.scalars(select(VoterEntry))}
+    assert set(entries) == {listed["applied"], listed["relisted"], newcomer}
+    assert listed["dropped"] not in entries
+    # The entry an application refers to is kept, the same row, still referred to.
+    kept = entries[listed["applied"]]
+    assert kept.id == int(listed["applied_id"])
+    assert kept.address == "ул. Абая, 1"
+    case = session.get_one(CertificateCase, int(listed["case_id"]))
+    assert case.voter_id == kept.id
+    assert entries[listed["relisted"]].precinct_id == world.derkul_precinct.id
+    assert entries[newcomer].precinct_id == world.oral_precinct.id
+    event = session.scalars(select(AuditEvent).where(AuditEvent.event == "voters_imported")).one()
+    assert (event.payload["mode"], event.payload["removed"], event.payload["imported"]) == (
+        "replace",
+        2,
+        2,
+    )
+
+
+def test_replace_updates_a_kept_entry_the_file_names(
+    app: Flask,
+    session: Session,
+    world: World,
+    tmp_path: Path,
+    listed_for_replace: dict[str, str],
+) -> None:
+    listed = listed_for_replace
+    rows = [voter(world.almaty_almaly, listed["applied"], DEFAULT_BORN, address="г. Алматы, 9")]
+    path = write_csv(tmp_path / "replace.csv", rows)
+
+    result = import_file(app, "import-voters", path, "--mode", "replace")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "Read 1 rows: imported 0, updated 1, cleared 2 before the import, skipped 0."
+        in result.stdout
+    )
+    kept = session.scalars(select(VoterEntry)).one()
+    assert (kept.id, kept.iin) == (int(listed["applied_id"]), listed["applied"])
+    assert kept.address == "г. Алматы, 9"
+    assert session.get_one(CertificateCase, int(listed["case_id"])).voter_id == kept.id
+
+
+def test_a_replace_with_a_bad_row_clears_nothing(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    listed = [make_voter(session, world, world.oral_precinct) for _ in range(3)]
+    session.commit()
+    rows = [
+        voter(world.almaty_almaly, make_iin(), DEFAULT_BORN),
+        voter(world.almaty_almaly, "123456789012", DEFAULT_BORN),
+    ]
+    path = write_csv(tmp_path / "replace.csv", rows)
+
+    result = import_file(app, "import-voters", path, "--mode", "replace")
+
+    assert result.exit_code == 1
+    assert "line 3: iin: not a valid IIN" in result.stderr
+    remaining = session.scalars(select(VoterEntry.id).order_by(VoterEntry.id)).all()
+    assert remaining == [entry.id for entry in listed]
+
+
+def test_a_territorial_replace_clears_only_the_commissions_own_precincts(
+    session: Session, world: World
+) -> None:
+    # IINs, not rows: SQLite may give a cleared entry's id to a row imported after it.
+    almaty = make_voter(session, world, world.almaty_almaly).iin
+    oral = make_voter(session, world, world.oral_precinct).iin
+    session.commit()
+    west = frozenset({world.oral_precinct.territorial_commission_id})
+    newcomer = make_iin()
+
+    def source(*rows: Row) -> io.StringIO:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(VOTER_COLUMNS), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer
+
+    outside = import_voters(
+        session,
+        source(voter(world.almaty_almaly, make_iin(), DEFAULT_BORN)),
+        election_id=world.election.id,
+        now=BEFORE_WINDOW,
+        mode="replace",
+        commission_ids=west,
+    )
+    assert [str(error) for error in outside.errors] == [
+        "line 2: precinct_number: no precinct 101 in region 750000000"
+    ]
+    assert (outside.written, outside.removed) == (False, 0)
+
+    summary = import_voters(
+        session,
+        source(voter(world.derkul_precinct, newcomer, DEFAULT_BORN)),
+        election_id=world.election.id,
+        now=BEFORE_WINDOW,
+        mode="replace",
+        commission_ids=west,
+    )
+    session.commit()
+
+    assert (summary.imported, summary.removed, summary.errors) == (1, 1, [])
+    remaining = sorted(session.scalars(select(VoterEntry.iin)))
+    assert remaining == sorted([almaty, newcomer])
+    assert oral not in remaining
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,7 +821,7 @@ def test_a_precinct_file_creates_what_is_new_and_reuses_what_exists(
     path = write_csv(tmp_path / "precincts.csv", rows, PRECINCT_COLUMNS)
     before = count(session, Locality)
 
-    result = invoke(app, "import-precincts", str(path))
+    result = import_file(app, "import-precincts", path)
 
     assert result.exit_code == 0, result.output
     assert "Read 5 rows: imported 5, skipped 0." in result.stdout
@@ -508,11 +864,11 @@ def test_bad_precinct_rows_are_reported_and_nothing_is_created(
     counts = {model: count(session, model) for model in (Locality, Precinct, CityDistrict)}
     commissions = count(session, TerritorialCommission)
 
-    result = invoke(app, "import-precincts", str(path))
+    result = import_file(app, "import-precincts", path)
 
     assert result.exit_code == 1
     for expected in (
-        "line 3: region_kato: no region has the code 100000000",
+        "line 3: region_kato: this election's map has no region with the code 100000000",
         "line 4: locality_kato: 750000000 is not inside region 270000000",
         "line 5: number: precinct 101 already exists in region 750000000",
         "line 6: number: precinct 320 appears earlier in the file",
@@ -526,7 +882,159 @@ def test_bad_precinct_rows_are_reported_and_nothing_is_created(
     assert {model: count(session, model) for model in counts} == counts
     assert count(session, TerritorialCommission) == commissions
 
-    skipped = invoke(app, "import-precincts", str(path), "--skip-errors")
+    skipped = import_file(app, "import-precincts", path, "--skip-errors")
     assert skipped.exit_code == 0, skipped.output
     assert "Read 9 rows: imported 1, skipped 8." in skipped.stdout
     assert count(session, Precinct) == counts[Precinct] + 1
+
+
+def test_amend_changes_an_existing_precinct_in_place(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    almaly = ("751110000", "Алмалы", "Алмалинский")
+    row = precinct("750000000", "750000000", 101, district=almaly)
+    path = write_csv(tmp_path / "amend.csv", [row], PRECINCT_COLUMNS)
+    before = count(session, Precinct)
+
+    refused = import_file(app, "import-precincts", path)
+    assert refused.exit_code == 1
+    assert "line 2: number: precinct 101 already exists in region 750000000" in refused.stderr
+
+    result = import_file(app, "import-precincts", path, "--mode", "amend")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "Read 1 rows: imported 0, updated 1, cleared 0 before the import, skipped 0."
+        in result.stdout
+    )
+    assert "Created 0 localities, 0 city districts and 0 territorial commissions." in result.stdout
+    assert count(session, Precinct) == before
+    amended = session.get_one(Precinct, world.almaty_almaly.id)
+    assert (amended.address_kk, amended.address_ru) == ("101 мектеп", "школа 101")
+    assert amended.district_id == world.almaty_almaly.district_id
+    assert amended.election_id == world.election.id
+
+
+def test_replace_is_no_mode_of_the_precinct_import(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "p.csv", [precinct("750000000", "750000000", 102)], PRECINCT_COLUMNS
+    )
+    before = count(session, Precinct)
+
+    result = import_file(app, "import-precincts", path, "--mode", "replace")
+
+    assert result.exit_code == 2
+    assert "'replace' is not one of" in result.output
+    assert count(session, Precinct) == before
+
+
+def test_a_precinct_import_into_another_election_builds_on_its_own_network(
+    app: Flask, session: Session, world: World, tmp_path: Path
+) -> None:
+    other = second_election(session, world)
+    almaty_2026 = session.scalars(
+        select(Locality).where(Locality.election_id == other.id, Locality.kato == "750000000")
+    ).one()
+    assert almaty_2026.id != world.almaty.id
+    path = write_csv(
+        tmp_path / "2026.csv",
+        [precinct("750000000", "751710000", 411, district=MEDEU)],
+        PRECINCT_COLUMNS,
+    )
+    network_2022 = {
+        model: session.scalars(
+            select(model.id).where(model.election_id == world.election.id).order_by(model.id)
+        ).all()
+        for model in (Locality, CityDistrict, TerritorialCommission, Precinct)
+    }
+
+    result = invoke(app, "import-precincts", str(path), "--election", "ref2026")
+
+    assert result.exit_code == 0, result.output
+    assert "Created 0 localities, 1 city districts and 0 territorial commissions." in result.stdout
+    created = precinct_of(session, other, "750000000", 411)
+    assert created.locality_id == almaty_2026.id
+    medeu = session.scalars(select(CityDistrict).where(CityDistrict.kato == "751710000")).one()
+    assert (medeu.election_id, medeu.locality_id) == (other.id, almaty_2026.id)
+    assert created.district_id == medeu.id
+    commission = session.get_one(TerritorialCommission, created.territorial_commission_id)
+    assert commission.election_id == other.id
+    assert commission.name_ru == "Алматинская ТК"
+    for model, ids in network_2022.items():
+        assert (
+            session.scalars(
+                select(model.id).where(model.election_id == world.election.id).order_by(model.id)
+            ).all()
+            == ids
+        ), model.__name__
+
+
+# --------------------------------------------------------------------------------------------
+# The window
+# --------------------------------------------------------------------------------------------
+
+# The window opens at 00:00 on 20 May in Almaty (UTC+6 in 2022), an hour before Oral (UTC+5).
+OPENS_IN_ALMATY = datetime(2022, 5, 19, 18, 0, tzinfo=UTC)
+
+
+def window_files(world: World, tmp_path: Path) -> dict[str, Path]:
+    return {
+        "import-voters": write_csv(
+            tmp_path / "voters.csv", [voter(world.oral_precinct, make_iin(), DEFAULT_BORN)]
+        ),
+        "import-precincts": write_csv(
+            tmp_path / "precincts.csv",
+            [precinct("270000000", "274230100", 320, locality=PEREMETNOE, commission=BAITEREK)],
+            PRECINCT_COLUMNS,
+        ),
+    }
+
+
+@pytest.mark.parametrize("command", ["import-voters", "import-precincts"])
+@pytest.mark.parametrize(
+    "now",
+    [
+        pytest.param(OPENS_IN_ALMATY, id="the moment it opens in Almaty"),
+        pytest.param(DEFAULT_NOW, id="inside the window"),
+        pytest.param(datetime(2022, 6, 10, 6, 0, tzinfo=UTC), id="after voting day"),
+    ],
+)
+def test_an_import_once_the_window_has_opened_is_refused_and_writes_nothing(
+    app: Flask,
+    session: Session,
+    world: World,
+    clock: FixedClock,
+    tmp_path: Path,
+    command: str,
+    now: datetime,
+) -> None:
+    path = window_files(world, tmp_path)[command]
+    before = tables_snapshot(session)
+    events = count(session, AuditEvent)
+    clock.instant = now
+
+    result = import_file(app, command, path, "--mode", "amend")
+
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1
+    assert WINDOW_OPENED in errors[0]
+    assert "Traceback" not in result.output
+    assert "Read " not in result.stdout
+    assert tables_snapshot(session) == before
+    assert count(session, AuditEvent) == events
+
+
+@pytest.mark.parametrize("command", ["import-voters", "import-precincts"])
+def test_an_import_just_before_the_window_opens_is_accepted(
+    app: Flask, session: Session, world: World, clock: FixedClock, tmp_path: Path, command: str
+) -> None:
+    path = window_files(world, tmp_path)[command]
+    clock.instant = OPENS_IN_ALMATY - timedelta(seconds=1)
+
+    result = import_file(app, command, path)
+
+    assert result.exit_code == 0, result.output
+    assert "Read 1 rows: imported 1, skipped 0." in result.stdout

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Enum, String, Table, bindparam, delete, select, text, update
+from sqlalchemy import Enum, String, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
@@ -14,13 +14,25 @@ from models import (
     AuditEvent,
     Certificate,
     CertificateCase,
+    Election,
     Inclusion,
+    Locality,
+    Placement,
+    Precinct,
+    Region,
     StockRange,
     User,
     VoterEntry,
 )
 from services.audit import SYSTEM, record_event
-from tests.factories import World, make_voter, make_world
+from tests.factories import (
+    World,
+    make_election_copy,
+    make_iin,
+    make_voter,
+    make_world,
+    precinct_in,
+)
 from workflow.calendar import Moment
 
 NOW = datetime(2022, 5, 25, 6, 0, tzinfo=UTC)
@@ -51,6 +63,9 @@ INCLUSIONS: Table = Inclusion.__table__  # type: ignore[assignment]
 USERS: Table = User.__table__  # type: ignore[assignment]
 VOTERS: Table = VoterEntry.__table__  # type: ignore[assignment]
 STOCK: Table = StockRange.__table__  # type: ignore[assignment]
+PLACEMENTS: Table = Placement.__table__  # type: ignore[assignment]
+REGIONS: Table = Region.__table__  # type: ignore[assignment]
+PRECINCTS: Table = Precinct.__table__  # type: ignore[assignment]
 
 
 def insert_case(session: Session, world: World, voter: VoterEntry | None, **changes: Any) -> int:
@@ -122,6 +137,21 @@ def _refused(session: Session, action: Any) -> IntegrityError:
         action()
     session.rollback()
     return refused.value
+
+
+def _refused_by(session: Session, constraint: str, action: Any) -> None:
+    """Refused, and by that constraint: PostgreSQL names every one, SQLite only CHECKs and
+    UNIQUEs (by their columns); a foreign key fails there without a name."""
+    backend = session.get_bind().dialect.name
+    message = str(_refused(session, action).orig)
+    if backend == "postgresql":
+        assert f'"{constraint}"' in message, message
+    elif constraint.startswith("ck_"):
+        assert constraint in message, message
+    elif constraint.startswith("fk_"):
+        assert "FOREIGN KEY constraint failed" in message, message
+    else:
+        assert "UNIQUE constraint failed" in message, message
 
 
 # --- one live case, one live certificate, one serial, one inclusion ----------------------------
@@ -293,40 +323,310 @@ def test_representative_case_with_all_particulars_is_accepted(
     assert session.get_one(CertificateCase, case_id).power_of_attorney_number == "POA-1"
 
 
-@pytest.mark.parametrize("role", ["clerk", "checkin"])
-def test_precinct_user_without_a_precinct_is_refused(session: Session, role: str) -> None:
-    def insert() -> int:
-        return raw_insert(
-            session,
-            USERS,
-            username=f"{role}-nowhere",
-            full_name="Nobody",
-            password_hash="x",
-            role=role,
-            precinct_id=None,
-            active=True,
-            session_token="t",
-            created_at=NOW,
-        )
-
-    _refused(session, insert)
+# --- placements and one election's network ---------------------------------------------------
 
 
-def test_territorial_user_without_a_commission_is_refused(session: Session) -> None:
-    _refused(
+@pytest.fixture
+def other(session: Session, world: World) -> Election:
+    """The 2026 referendum with a copy of the 2022 network (rows of its own), nobody placed."""
+    return make_election_copy(session, world)
+
+
+copy_of = precinct_in
+
+
+def locality_of(session: Session, election: Election, kato: str) -> Locality:
+    return session.scalars(
+        select(Locality).where(Locality.election_id == election.id, Locality.kato == kato)
+    ).one()
+
+
+def new_user(session: Session, name: str = "newclerk", role: str = "clerk") -> int:
+    return raw_insert(
         session,
-        lambda: raw_insert(
+        USERS,
+        username=name,
+        full_name="Жаңа Қызметкер",
+        password_hash="x",
+        role=role,
+        active=True,
+        session_token="t",
+        created_at=NOW,
+    )
+
+
+def insert_placement(
+    session: Session,
+    user_id: int,
+    election_id: int,
+    precinct_id: int | None = None,
+    commission_id: int | None = None,
+) -> int:
+    return raw_insert(
+        session,
+        PLACEMENTS,
+        user_id=user_id,
+        election_id=election_id,
+        precinct_id=precinct_id,
+        territorial_commission_id=commission_id,
+        placed_at=NOW,
+    )
+
+
+def test_a_user_without_a_placement_is_accepted_whatever_the_role(session: Session) -> None:
+    # Roles are global; where a clerk works is a placement, per election.
+    user_id = new_user(session, "clerk-unplaced", "clerk")
+    session.commit()
+
+    assert session.get_one(User, user_id).placements == []
+
+
+@pytest.mark.parametrize("places", ["both", "neither"])
+def test_a_placement_at_both_a_precinct_and_a_commission_or_at_neither_is_refused(
+    session: Session, world: World, places: str
+) -> None:
+    user_id = new_user(session)
+    session.commit()
+    precinct = world.oral_precinct
+    both = places == "both"
+
+    _refused_by(
+        session,
+        "ck_placement_one_place",
+        lambda: insert_placement(
             session,
-            USERS,
-            username="territorial-nowhere",
-            full_name="Nobody",
-            password_hash="x",
-            role="territorial",
-            active=True,
-            session_token="t",
-            created_at=NOW,
+            user_id,
+            world.election.id,
+            precinct.id if both else None,
+            precinct.territorial_commission_id if both else None,
         ),
     )
+    assert session.scalars(select(Placement).where(Placement.user_id == user_id)).all() == []
+
+
+@pytest.mark.parametrize("place", ["precinct", "commission"])
+def test_a_placement_at_a_precinct_or_at_a_commission_is_accepted(
+    session: Session, world: World, place: str
+) -> None:
+    user_id = new_user(session)
+    precinct = world.oral_precinct
+    placement_id = insert_placement(
+        session,
+        user_id,
+        world.election.id,
+        precinct.id if place == "precinct" else None,
+        precinct.territorial_commission_id if place == "commission" else None,
+    )
+    session.commit()
+
+    assert session.get_one(Placement, placement_id).user_id == user_id
+
+
+def test_two_placements_of_one_user_in_one_election_are_refused(
+    session: Session, world: World, other: Election
+) -> None:
+    user_id = new_user(session)
+    insert_placement(session, user_id, world.election.id, world.oral_precinct.id)
+    session.commit()
+
+    _refused_by(
+        session,
+        "uq_placement_user_id_election_id",
+        lambda: insert_placement(session, user_id, world.election.id, world.derkul_precinct.id),
+    )
+    # The same user in another election, at that election's precinct: accepted.
+    insert_placement(session, user_id, other.id, copy_of(session, other, world.derkul_precinct).id)
+    session.commit()
+    assert sorted(
+        session.scalars(select(Placement.election_id).where(Placement.user_id == user_id))
+    ) == sorted([world.election.id, other.id])
+
+
+@pytest.mark.parametrize("place", ["precinct", "commission"])
+def test_a_placement_at_a_place_of_another_election_is_refused(
+    session: Session, world: World, other: Election, place: str
+) -> None:
+    user_id = new_user(session)
+    session.commit()
+    oral_2026 = copy_of(session, other, world.oral_precinct)
+    precinct_id = oral_2026.id if place == "precinct" else None
+    commission_id = oral_2026.territorial_commission_id if place == "commission" else None
+    column = "precinct_id" if place == "precinct" else "territorial_commission_id"
+
+    _refused_by(
+        session,
+        f"fk_placement_{column}_same_election",
+        lambda: insert_placement(session, user_id, world.election.id, precinct_id, commission_id),
+    )
+    # In its own election, the same place is accepted.
+    insert_placement(session, user_id, other.id, precinct_id, commission_id)
+    session.commit()
+
+
+def _stock_at(session: Session, election_id: int, precinct_id: int) -> int:
+    return raw_insert(
+        session,
+        STOCK,
+        election_id=election_id,
+        precinct_id=precinct_id,
+        first_serial=9000,
+        last_serial=9009,
+        next_serial=9000,
+        received_at=NOW,
+    )
+
+
+def _voter_at(session: Session, election_id: int, precinct_id: int) -> int:
+    return raw_insert(
+        session,
+        VOTERS,
+        election_id=election_id,
+        precinct_id=precinct_id,
+        iin=make_iin(),
+        surname="Нұрланов",
+        given_name="Асқар",
+        birth_date=date(1990, 1, 1),
+        address="ул. Абая, 1",
+        search_key="нурланов аскар",
+    )
+
+
+@pytest.mark.parametrize(
+    ("constraint", "insert"),
+    [
+        pytest.param(
+            "fk_voter_entry_precinct_id_same_election",
+            lambda session, world, voter, precinct, locality: _voter_at(
+                session, world.election.id, precinct.id
+            ),
+            id="voter entry",
+        ),
+        pytest.param(
+            "fk_certificate_case_precinct_id_same_election",
+            lambda session, world, voter, precinct, locality: insert_case(
+                session, world, voter, precinct_id=precinct.id
+            ),
+            id="case at the precinct",
+        ),
+        pytest.param(
+            "fk_certificate_case_stay_locality_id_same_election",
+            lambda session, world, voter, precinct, locality: insert_case(
+                session, world, voter, stay_locality_id=locality.id
+            ),
+            id="case's place of stay",
+        ),
+        pytest.param(
+            "fk_certificate_precinct_id_same_election",
+            lambda session, world, voter, precinct, locality: insert_certificate(
+                session,
+                world,
+                voter,
+                insert_case(session, world, voter, state="issued"),
+                1,
+                precinct_id=precinct.id,
+            ),
+            id="certificate",
+        ),
+        pytest.param(
+            "fk_stock_range_precinct_id_same_election",
+            lambda session, world, voter, precinct, locality: _stock_at(
+                session, world.election.id, precinct.id
+            ),
+            id="stock range",
+        ),
+        pytest.param(
+            "fk_inclusion_precinct_id_same_election",
+            lambda session, world, voter, precinct, locality: insert_inclusion(
+                session,
+                world,
+                insert_certificate(
+                    session, world, voter, insert_case(session, world, voter, state="issued"), 1
+                ),
+                1,
+                precinct_id=precinct.id,
+            ),
+            id="inclusion",
+        ),
+        pytest.param(
+            "fk_precinct_locality_id_same_election",
+            lambda session, world, voter, precinct, locality: raw_insert(
+                session,
+                PRECINCTS,
+                election_id=world.election.id,
+                number=999,
+                region_id=world.oral_precinct.region_id,
+                locality_id=locality.id,
+                territorial_commission_id=world.oral_precinct.territorial_commission_id,
+                address_kk="999 учаске",
+                address_ru="участок 999",
+            ),
+            id="precinct's locality",
+        ),
+    ],
+)
+def test_a_row_naming_a_place_of_another_election_is_refused(
+    session: Session,
+    world: World,
+    voter: VoterEntry,
+    other: Election,
+    constraint: str,
+    insert: Any,
+) -> None:
+    """Each row is of the 2022 election but names a precinct or locality of the 2026 network."""
+    precinct = copy_of(session, other, world.almaty_almaly)
+    locality = locality_of(session, other, world.oral.kato)
+    assert (precinct.id, locality.id) != (world.almaty_almaly.id, world.oral.id)
+
+    _refused_by(session, constraint, lambda: insert(session, world, voter, precinct, locality))
+
+
+def test_rows_naming_places_of_their_own_election_are_accepted_in_either(
+    session: Session, world: World, other: Election
+) -> None:
+    """The control for the test above: the same rows, each with its own election's precinct."""
+    for election, precinct in [
+        (world.election, world.derkul_precinct),
+        (other, copy_of(session, other, world.derkul_precinct)),
+    ]:
+        _voter_at(session, election.id, precinct.id)
+        _stock_at(session, election.id, precinct.id)
+    session.commit()
+
+    assert sorted(session.scalars(select(VoterEntry.election_id))) == sorted(
+        [world.election.id, other.id]
+    )
+
+
+def _region(session: Session, election_id: int, kato: str) -> int:
+    return raw_insert(
+        session,
+        REGIONS,
+        election_id=election_id,
+        kato=kato,
+        name_kk="Абай облысы",
+        name_ru="область Абай",
+        name_en="Abai Region",
+        time_zone="Asia/Almaty",
+    )
+
+
+def test_a_region_kato_is_unique_within_an_election_but_not_across_elections(
+    session: Session, world: World, other: Election
+) -> None:
+    # The copy already holds the 2022 codes again, in its own election.
+    assert sorted(
+        session.scalars(select(Region.election_id).where(Region.kato == "750000000"))
+    ) == sorted([world.election.id, other.id])
+    _region(session, world.election.id, "100000000")
+    _region(session, other.id, "100000000")
+    session.commit()
+
+    _refused_by(
+        session,
+        "uq_region_election_id_kato",
+        lambda: _region(session, world.election.id, "100000000"),
+    )
+    assert session.scalar(select(func.count()).where(Region.kato == "100000000")) == 2
 
 
 def test_unknown_role_is_refused(session: Session) -> None:

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from app import create_app
 from models import (
     Locality,
+    Placement,
     Precinct,
     Region,
     Role,
@@ -144,17 +145,27 @@ def build_checkin_world(
 ) -> CheckinWorld:
     """The factory's 2022 world plus six receiving precincts, and check-in users at eight."""
     world = make_world(session, stock=stock)
-    regions = {region.kato: region for region in session.scalars(select(Region))}
-    localities = {locality.kato: locality for locality in session.scalars(select(Locality))}
+    election_id = world.election.id
+    regions = {
+        region.kato: region
+        for region in session.scalars(select(Region).where(Region.election_id == election_id))
+    }
+    localities = {
+        locality.kato: locality
+        for locality in session.scalars(select(Locality).where(Locality.election_id == election_id))
+    }
     commissions = {
         commission.region_id: commission
-        for commission in session.scalars(select(TerritorialCommission))
+        for commission in session.scalars(
+            select(TerritorialCommission).where(TerritorialCommission.election_id == election_id)
+        )
     }
     receiving: list[Precinct] = [world.oral_precinct, world.derkul_precinct]
     for place in EXTRA_PLACES:
         region = regions.get(place.region_kato)
         if region is None:
             region = Region(
+                election_id=election_id,
                 kato=place.region_kato,
                 name_kk=place.region_name,
                 name_ru=place.region_name,
@@ -167,6 +178,7 @@ def build_checkin_world(
         locality = localities.get(place.locality_kato)
         if locality is None:
             locality = Locality(
+                election_id=election_id,
                 kato=place.locality_kato,
                 region_id=region.id,
                 name_kk=place.locality_name,
@@ -179,6 +191,7 @@ def build_checkin_world(
         commission = commissions.get(region.id)
         if commission is None:
             commission = TerritorialCommission(
+                election_id=election_id,
                 region_id=region.id,
                 name_kk=f"{place.region_name} ТК",
                 name_ru=f"{place.region_name} ТК",
@@ -187,6 +200,7 @@ def build_checkin_world(
             session.flush()
             commissions[region.id] = commission
         precinct = Precinct(
+            election_id=election_id,
             number=place.precinct_number,
             region_id=region.id,
             locality_id=locality.id,
@@ -208,16 +222,18 @@ def build_checkin_world(
                 full_name=f"Check-in {precinct.number}/{round_number}",
                 password_hash=password_hash,
                 role=Role.CHECKIN,
-                precinct_id=precinct.id,
             )
             session.add(user)
             session.flush()
+            session.add(
+                Placement(user_id=user.id, election_id=election_id, precinct_id=precinct.id)
+            )
             desks.append(
                 Desk(
                     precinct.id,
                     precinct.number,
                     user.username,
-                    Actor(user.id, Role.CHECKIN.value, precinct.id, None),
+                    Actor(user.id, Role.CHECKIN.value, frozenset({precinct.id})),
                 )
             )
     clerk = world.actor("clerk_almaly")

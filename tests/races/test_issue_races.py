@@ -6,6 +6,12 @@ negative control: the same harness, run against a copy of the schema from which 
 under test was dropped, must see the bug (two live cases for a voter, one serial on two forms).
 That is what proves a green run means something.
 
+Applications for one voter also queue on the voter's row lock (`services.cases.
+_voter_for_application`, there for re-listing): the tests that must show the unique index deciding
+alone, and the negative controls, lift that lock (`voter_unlocked`), or no two clerks would ever
+insert at once. The re-listing race (an application and a move of the same voter at once) keeps
+it, and its negative control lifts both locks to show what they prevent.
+
 Run (prints one summary line per test with `-s`):
 
     TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/kuelik_h5 \
@@ -141,6 +147,18 @@ class LiveCaseProbe:
     def last_read(self) -> bool | None:
         read: bool | None = getattr(self.local, "read", None)
         return read
+
+
+def _unlocked_voter(session: Session, election_id: int, iin: str) -> VoterEntry | None:
+    return session.scalar(
+        select(VoterEntry).where(VoterEntry.election_id == election_id, VoterEntry.iin == iin)
+    )
+
+
+@pytest.fixture
+def voter_unlocked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Applications for one voter no longer queue on its row: only the index can decide."""
+    monkeypatch.setattr(services.cases, "_voter_for_application", _unlocked_voter)
 
 
 @pytest.fixture
@@ -490,7 +508,7 @@ def test_eight_clerks_applying_for_one_voter_issue_exactly_one_certificate(
 
 
 def test_unique_index_turns_away_clerks_who_all_passed_the_courtesy_check(
-    engine: Engine, probe: LiveCaseProbe
+    engine: Engine, probe: LiveCaseProbe, voter_unlocked: None
 ) -> None:
     """Hold every thread after its courtesy read, so all 8 insert: only the index can decide,
     and the losers must come back as `already_issued` through the SAVEPOINT, not as errors.
@@ -581,7 +599,7 @@ def test_eight_clerks_issuing_the_same_case_print_one_form(engine: Engine) -> No
 
 
 def test_negative_control_without_the_indexes_two_clerks_receive_for_one_voter(
-    unprotected: Engine, probe: LiveCaseProbe
+    unprotected: Engine, probe: LiveCaseProbe, voter_unlocked: None
 ) -> None:
     """Left to chance, as in the first test: the courtesy check alone is check-then-insert.
 
@@ -612,7 +630,7 @@ def test_negative_control_without_the_indexes_two_clerks_receive_for_one_voter(
 
 
 def test_negative_control_without_the_indexes_held_clerks_all_receive(
-    unprotected: Engine, probe: LiveCaseProbe
+    unprotected: Engine, probe: LiveCaseProbe, voter_unlocked: None
 ) -> None:
     """The hold of the index test, with no index behind it: every held clerk's insert lands."""
     setup, world, desk = build_world(unprotected)

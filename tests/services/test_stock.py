@@ -16,8 +16,15 @@ from services.cases import (
     spoil_certificate,
 )
 from services.errors import InvalidInput, NotFound
-from services.stock import Reconciliation, add_stock_range, allocate_serial, reconcile
-from tests.factories import World, make_voter, make_world
+from services.stock import (
+    Allotment,
+    Reconciliation,
+    add_stock_range,
+    allocate_serial,
+    allot_stock,
+    reconcile,
+)
+from tests.factories import World, make_election_copy, make_voter, make_world, precinct_in
 from tests.services.support import (
     IN_WINDOW,
     VOTING,
@@ -188,33 +195,259 @@ def test_adjacent_range_is_accepted(session: Session, first: int, last: int) -> 
     assert stock.size == last - first + 1
 
 
+def other_election(session: Session, world: World) -> Election:
+    """The Mazhilis election of 2023, prepared, on a copy of the 2022 network (no stock there);
+    the 2022 staff are placed at the copies of their precincts and commissions."""
+    return make_election_copy(
+        session,
+        world,
+        code="parl2023",
+        kind="mazhilis",
+        voting_day=date(2023, 3, 19),
+        opens_on=date(2023, 3, 3),
+        deadline_on=date(2023, 3, 18),
+        with_staff=True,
+    )
+
+
+copy_of = precinct_in
+
+
 def test_same_numbers_in_another_election_are_accepted(session: Session) -> None:
     world = make_world(session)
-    other = Election(
-        code="parl2023",
-        name_kk="Мәжіліс сайлауы",
-        name_ru="Выборы в Мажилис",
-        name_en="Mazhilis election",
-        voting_day=date(2023, 3, 19),
-        issue_opens_on=date(2023, 3, 3),
-        issue_deadline_on=date(2023, 3, 18),
-    )
-    session.add(other)
     session.commit()
+    other = other_election(session, world)
+    almaly_2023 = copy_of(session, other, world.almaty_almaly)
 
     stock = add_stock_range(
         session,
         world.actor("admin"),
         election_id=other.id,
-        precinct_id=world.almaty_almaly.id,
+        precinct_id=almaly_2023.id,
         first_serial=1,
         last_serial=50,
         moment=MOMENT,
     )
     session.commit()
 
-    assert stock.election_id == other.id
-    assert allocate_serial(session, other.id, world.almaty_almaly.id) == 1
+    assert (stock.election_id, stock.precinct_id) == (other.id, almaly_2023.id)
+    assert allocate_serial(session, other.id, almaly_2023.id) == 1
+    # The 2022 range with the same numbers is untouched.
+    assert allocate_serial(session, world.election.id, world.almaty_almaly.id) == 1
+
+
+def test_a_precinct_of_another_election_gets_no_stock_in_this_one(session: Session) -> None:
+    world = make_world(session)
+    session.commit()
+    other = other_election(session, world)
+    almaly_2023 = copy_of(session, other, world.almaty_almaly)
+    before = tables_snapshot(session)
+
+    for election_id, precinct_id in [
+        (world.election.id, almaly_2023.id),
+        (other.id, world.almaty_almaly.id),
+    ]:
+        with pytest.raises(NotFound):
+            add_stock_range(
+                session,
+                world.actor("admin"),
+                election_id=election_id,
+                precinct_id=precinct_id,
+                first_serial=9000,
+                last_serial=9009,
+                moment=MOMENT,
+            )
+        session.rollback()
+
+    assert tables_snapshot(session) == before
+    assert audit_events(session, event="stock_received") == []
+
+
+def ranges_of(session: Session, election: Election) -> dict[int, tuple[int, int, int]]:
+    """precinct id -> (first, last, next) of each of the election's ranges."""
+    session.expire_all()
+    return {
+        row.precinct_id: (row.first_serial, row.last_serial, row.next_serial)
+        for row in session.scalars(select(StockRange).where(StockRange.election_id == election.id))
+    }
+
+
+def test_allot_stock_hands_consecutive_ranges_to_every_precinct_without_stock(
+    session: Session,
+) -> None:
+    world = make_world(session)
+    session.commit()
+    other = other_election(session, world)
+    almaly, bostandyk, oral, derkul = (
+        copy_of(session, other, precinct).id
+        for precinct in (
+            world.almaty_almaly,
+            world.almaty_bostandyk,
+            world.oral_precinct,
+            world.derkul_precinct,
+        )
+    )
+    add_stock_range(
+        session,
+        world.actor("admin"),
+        election_id=other.id,
+        precinct_id=almaly,
+        first_serial=1,
+        last_serial=50,
+        moment=MOMENT,
+    )
+    session.commit()
+    stock_2022 = ranges_of(session, world.election)
+
+    allotted = allot_stock(
+        session, world.actor("admin"), election_id=other.id, per_precinct=100, now=IN_WINDOW
+    )
+    session.commit()
+
+    # Just after the last number handed out, in precinct order; Almaly already had stock.
+    assert allotted == Allotment(ranges=3, first=51, last=350)
+    assert ranges_of(session, other) == {
+        almaly: (1, 50, 1),
+        bostandyk: (51, 150, 51),
+        oral: (151, 250, 151),
+        derkul: (251, 350, 251),
+    }
+    received = session.scalars(
+        select(StockRange.received_at).where(
+            StockRange.election_id == other.id, StockRange.precinct_id != almaly
+        )
+    ).all()
+    assert received == [IN_WINDOW] * 3
+    events = audit_events(session, event="stock_received", election_id=other.id)
+    assert [(e.precinct_id, e.payload, e.outcome) for e in events] == [
+        (almaly, {"first": 1, "last": 50}, "accepted"),
+        (bostandyk, {"first": 51, "last": 150}, "accepted"),
+        (oral, {"first": 151, "last": 250}, "accepted"),
+        (derkul, {"first": 251, "last": 350}, "accepted"),
+    ]
+    # The other election's stock is not this one's business.
+    assert ranges_of(session, world.election) == stock_2022
+
+    # Every precinct holds stock now: a second allotment hands out nothing.
+    assert allot_stock(
+        session, world.actor("admin"), election_id=other.id, per_precinct=100, now=IN_WINDOW
+    ) == Allotment(0, 0, 0)
+    assert len(audit_events(session, event="stock_received", election_id=other.id)) == 4
+
+
+def test_allot_stock_from_a_chosen_first_number(session: Session) -> None:
+    world = make_world(session)
+    session.commit()
+    other = other_election(session, world)
+
+    allotted = allot_stock(
+        session,
+        world.actor("admin"),
+        election_id=other.id,
+        per_precinct=10,
+        now=IN_WINDOW,
+        first_serial=5000,
+    )
+    session.commit()
+
+    assert allotted == Allotment(ranges=4, first=5000, last=5039)
+    assert sorted(first for first, _, _ in ranges_of(session, other).values()) == [
+        5000,
+        5010,
+        5020,
+        5030,
+    ]
+
+
+def test_allot_stock_may_end_on_the_highest_serial(session: Session) -> None:
+    world = make_world(session)
+    session.commit()
+    other = other_election(session, world)
+
+    allotted = allot_stock(
+        session,
+        world.actor("admin"),
+        election_id=other.id,
+        per_precinct=2,
+        now=IN_WINDOW,
+        first_serial=MAX_SERIAL - 7,
+    )
+
+    assert allotted == Allotment(ranges=4, first=MAX_SERIAL - 7, last=MAX_SERIAL)
+
+
+@pytest.mark.parametrize(
+    ("per_precinct", "first_serial", "field"),
+    [
+        pytest.param(10, 45, "range", id="overlaps a range handed out"),
+        pytest.param(10, 1, "range", id="starts on a range handed out"),
+        # Three precincts without stock, two numbers each: MAX_SERIAL - 4 .. MAX_SERIAL + 1.
+        pytest.param(2, MAX_SERIAL - 4, "range", id="runs past the last serial"),
+        pytest.param(0, None, "per_precinct", id="no numbers"),
+        pytest.param(100_001, None, "per_precinct", id="too many numbers"),
+    ],
+)
+def test_allot_stock_refuses_overlaps_and_impossible_counts(
+    session: Session, per_precinct: int, first_serial: int | None, field: str
+) -> None:
+    world = make_world(session)
+    session.commit()
+    other = other_election(session, world)
+    add_stock_range(
+        session,
+        world.actor("admin"),
+        election_id=other.id,
+        precinct_id=copy_of(session, other, world.derkul_precinct).id,
+        first_serial=1,
+        last_serial=50,
+        moment=MOMENT,
+    )
+    session.commit()
+    before = tables_snapshot(session)
+    events = len(audit_events(session))
+
+    with pytest.raises(InvalidInput) as refused:
+        allot_stock(
+            session,
+            world.actor("admin"),
+            election_id=other.id,
+            per_precinct=per_precinct,
+            now=IN_WINDOW,
+            first_serial=first_serial,
+        )
+    session.rollback()
+
+    assert refused.value.field == field
+    assert tables_snapshot(session) == before
+    assert len(audit_events(session)) == events
+
+
+def test_a_territorial_commission_allots_stock_to_its_own_precincts_only(
+    session: Session,
+) -> None:
+    world = make_world(session)
+    session.commit()
+    other = other_election(session, world)
+    territorial = world.actor("territorial_west")
+    oral, derkul = (
+        copy_of(session, other, precinct).id
+        for precinct in (world.oral_precinct, world.derkul_precinct)
+    )
+
+    # A clerk hands down nothing, anywhere.
+    assert allot_stock(
+        session, world.actor("clerk_oral"), election_id=other.id, per_precinct=10, now=IN_WINDOW
+    ) == Allotment(0, 0, 0)
+    allotted = allot_stock(
+        session, territorial, election_id=other.id, per_precinct=10, now=IN_WINDOW
+    )
+    session.commit()
+
+    assert allotted == Allotment(ranges=2, first=1, last=20)
+    assert ranges_of(session, other) == {oral: (1, 10, 1), derkul: (11, 20, 11)}
+    events = audit_events(session, event="stock_received", election_id=other.id)
+    assert {event.precinct_id for event in events} == {oral, derkul}
+    assert {event.actor_role for event in events} == {"territorial"}
 
 
 def test_issue_takes_numbers_in_order_across_ranges_then_runs_out(session: Session) -> None:

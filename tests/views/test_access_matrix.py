@@ -7,7 +7,7 @@ anonymous a redirect to the sign-in page.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from flask import Flask
@@ -15,11 +15,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Role, User
+from models import AuditEvent, Role, TerritorialCommission, User
+from services.accounts import place_user
 from services.cases import ApplicationInput, apply_for_certificate
 from services.passwords import hash_password
 from services.tokens import create_token
-from tests.factories import World, make_voter
+from tests.factories import World, make_election_copy, make_voter
 from tests.views.conftest import PASSWORD, csrf_token
 
 EVERYONE = frozenset({"anonymous", "admin", "territorial", "clerk", "checkin", "observer"})
@@ -62,8 +63,15 @@ EXPECTED: dict[str, tuple[frozenset[str], bool]] = {
     "admin.toggle_active": (MANAGERS, True),
     "admin.precincts": (MANAGERS, False),
     "admin.election": (frozenset({"admin"}), False),
+    "admin.elections": (frozenset({"admin"}), False),
     "admin.figures": (frozenset({"admin", "territorial", "observer"}), False),
     "admin.reconciliation_pdf": (MANAGERS, False),
+    "elections.choose": (SIGNED_IN, False),
+    "elections.index": (SIGNED_IN, False),
+    "elections.show": (SIGNED_IN, False),
+    "elections.new": (frozenset({"admin"}), False),
+    "elections.edit": (frozenset({"admin"}), False),
+    "elections.setup": (MANAGERS, False),
     "tokens.mine": (SIGNED_IN, False),
     "tokens.of_user": (frozenset({"admin"}), True),
     "tokens.revoke": (SIGNED_IN, True),
@@ -134,6 +142,7 @@ def _arrange(session: Session, world: World) -> dict[str, int | str]:
         "user_id": world.users["checkin_oral"].id,
         "token_id": token_id,
         "inclusion_id": 0,
+        "election_id": world.election.id,
         "code": "ru",
     }
     session.rollback()
@@ -191,3 +200,79 @@ def test_access_matrix(
             select(AuditEvent.id).where(AuditEvent.event == "access_refused").limit(1)
         )
         assert refusals is not None, "refusals of access are audited"
+
+
+def _other_election(session: Session, world: World) -> int:
+    """A second election with a copy of the 2022 network and none of its staff placed."""
+    other = make_election_copy(
+        session,
+        world,
+        code="pres2022",
+        kind="presidential",
+        voting_day=date(2022, 11, 20),
+        opens_on=date(2022, 11, 4),
+        deadline_on=date(2022, 11, 19),
+    )
+    session.add(
+        User(
+            username="observer",
+            full_name="Observer",
+            password_hash=hash_password(PASSWORD),
+            role=Role.OBSERVER,
+        )
+    )
+    session.commit()
+    other_id = other.id
+    session.rollback()
+    return other_id
+
+
+def test_an_election_is_shown_only_to_those_who_see_it(
+    app: Flask, world: World, session: Session, sign_in: object
+) -> None:
+    """Staff see the elections they are placed in; the central commission and observers all."""
+    other = _other_election(session, world)
+    pages = {
+        "show": f"/elections/{other}",
+        "edit": f"/admin/elections/{other}/edit",
+        "setup": f"/admin/elections/{other}/setup",
+    }
+    may_see = {
+        "admin": {"show", "edit", "setup"},
+        "observer": {"show"},
+        "territorial_west": set(),
+        "clerk_oral": set(),
+        "checkin_oral": set(),
+    }
+    wrong: list[str] = []
+    for username, allowed in may_see.items():
+        client = _client(app, username)
+        for page, url in pages.items():
+            status = client.get(url).status_code
+            if (status == 200) != (page in allowed) or status not in (200, 404):
+                wrong.append(f"{username} GET {url}: {status}")
+        listed = f'href="/elections/{other}"' in client.get("/elections").get_data(as_text=True)
+        if listed != bool(allowed):
+            wrong.append(f"{username}: listed={listed} on /elections")
+    assert not wrong, "; ".join(wrong)
+
+    # Placed in it, the territorial commission sees it and may set it up.
+    commission = session.scalar(
+        select(TerritorialCommission.id).where(
+            TerritorialCommission.election_id == other,
+            TerritorialCommission.name_ru == "Уральская ТК",
+        )
+    )
+    assert commission is not None
+    place_user(
+        session,
+        world.actor("admin"),
+        world.users["territorial_west"].id,
+        territorial_commission_id=commission,
+        now=datetime(2022, 5, 25, 6, 0, tzinfo=UTC),
+    )
+    session.commit()
+    territorial = _client(app, "territorial_west")
+    assert territorial.get(pages["show"]).status_code == 200
+    assert territorial.get(pages["setup"]).status_code == 200
+    assert territorial.get(pages["edit"]).status_code == 404

@@ -14,6 +14,11 @@ the audit trail, the claimed form keys and, for sign-in, the throttle. Besides: 
 with a 1 MB body and once with 17 MB (past MAX_CONTENT_LENGTH: 413), record ids past any column
 in the path, election dates at the ends of the calendar, and the exact inputs that once failed.
 
+Elections: the shown election's settings are fuzzed inside its window (every accepted change a
+correction with its reason), a second election while it is still prepared (anything may change),
+new elections with their network, an election's setup (CSV uploads, number stock, staff) and the
+choice of the election the screens show (which lives in the session, never in the database).
+
 Examples per route: 25 by default; for a long run set KUELIK_FUZZ_EXAMPLES, e.g.
 
     KUELIK_FUZZ_EXAMPLES=500 .venv/bin/pytest -q -p no:cacheprovider tests/views/test_form_fuzz.py
@@ -27,12 +32,14 @@ with the request in a note: Hypothesis then tells distinct bugs apart.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import count
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -42,14 +49,25 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from models import Certificate, CertificateCase, StockRange, User
+from models import (
+    AuditEvent,
+    Certificate,
+    CertificateCase,
+    Election,
+    ImportJob,
+    Region,
+    StockRange,
+    User,
+)
 from services.cases import ApplicationInput, apply_for_certificate, issue_certificate
 from services.clock import FixedClock
+from services.elections import ElectionInput, create_election
+from services.network import copy_network
 from services.sealing import election_seal, seal_certificate
-from tests.factories import World, make_voter
+from tests.factories import World, make_iin, make_voter
 from tests.views.conftest import PASSWORD, SignIn, csrf_token, form_key
 from tests.views.fuzzing import (
     IINS,
@@ -91,7 +109,8 @@ ISSUE_TIME = datetime(2022, 5, 25, 6, 0, tzinfo=UTC)  # noon in Almaty, inside t
 VOTING_MORNING = datetime(2022, 6, 5, 4, 0, tzinfo=UTC)  # 09:00 in Oral, 10:00 in Almaty
 MEGABYTE = 1024 * 1024
 CASE_URL = re.compile(r"^/desk/cases/\d+$")
-DONE_URL = re.compile(r"^/checkin/done/\d+$")
+# The page after an inclusion names the election the desk worked in.
+DONE_URL = re.compile(r"^/checkin/done/\d+(\?election=\d+)?$")
 
 # Every POST route is fuzzed here; a new one fails this suite until it is added.
 FUZZED_POSTS = frozenset(
@@ -114,6 +133,10 @@ FUZZED_POSTS = frozenset(
         "admin.reset_password",
         "admin.toggle_active",
         "admin.election",
+        "elections.choose",
+        "elections.new",
+        "elections.edit",
+        "elections.setup",
         "tokens.mine",
         "tokens.of_user",
         "tokens.revoke",
@@ -252,6 +275,7 @@ def stage(
     )
     session.commit()
     refs = {
+        "@election": str(world.election.id),
         "@oral": str(world.oral.id),
         "@derkul": str(world.derkul.id),
         "@almaty": str(world.almaty.id),
@@ -821,6 +845,19 @@ def test_toggle_active(stage: Stage, extras: dict[str, str], csrf: str, prefixed
     stage.fuzzer.check(before, answer, lambda a: a.alerts("success"), "activation")
 
 
+# --- elections ---------------------------------------------------------------------------------
+
+EARLIEST_DAY, LATEST_DAY = date(1991, 12, 16), date(2199, 12, 31)  # the service's bounds
+KINDS = ("referendum", "presidential", "mazhilis", "maslikhat", "by_election", "senate")
+REASONS = (
+    "ОСК қаулысы № 12",
+    "Постановление ЦИК № 12 от 24.05.2022",
+    "Court ruling of 24 May 2022",
+)
+SHOW_URL = re.compile(r"^/elections/(\d+)$")
+ELECTION_EVENTS = ("election_created", "election_updated", "election_corrected")
+
+
 def _ordered_dates(days: list[date]) -> dict[str, FieldValue]:
     opens, deadline, voting = sorted(days)
     return {
@@ -837,43 +874,83 @@ def _hours(pair: list[time]) -> dict[str, FieldValue]:
     return {"voting_opens_at": opens, "voting_closes_at": closes}
 
 
-EXTREME_DAYS = st.sampled_from((date(1, 1, 1), date(9999, 12, 31), date(2022, 6, 5)))
-valid_election: st.SearchStrategy[dict[str, FieldValue]] = st.builds(
-    lambda names, days, hours, issue_times, flags, threshold: {
-        **names,
-        **_ordered_dates(days),
-        **_hours(hours),
-        **issue_times,
-        **flags,
-        "proxy_warning_threshold": threshold,
-    },
-    st.fixed_dictionaries(
-        {
-            name: st.one_of(st.sampled_from(NAMES), short_text.filter(str.strip))
-            for name in ("name_kk", "name_ru", "name_en")
-        }
-    ),
-    st.lists(st.one_of(st.dates(), EXTREME_DAYS), min_size=3, max_size=3),
-    st.lists(st.times(), min_size=2, max_size=2),
-    st.fixed_dictionaries(
-        {
-            "issue_opens_at": st.times().map(lambda t: t.strftime("%H:%M")),
-            "issue_deadline_at": st.times().map(lambda t: t.strftime("%H:%M")),
-        }
-    ),
-    st.fixed_dictionaries(
-        {
-            name: st.one_of(st.none(), st.just("y"), bool_text)
-            for name in (
-                "allow_surrender",
-                "allow_return_home",
-                "refuse_inclusion_in_home_locality",
-            )
-        }
-    ),
-    st.integers(min_value=0, max_value=1000).map(str),
+def _calendar(days: st.SearchStrategy[list[date]]) -> st.SearchStrategy[dict[str, FieldValue]]:
+    """Names, a calendar drawn from `days` (ordered), hours, policies: the shared part of the
+    new-election, edit and correction forms."""
+    return st.builds(
+        lambda names, chosen, hours, issue_times, flags, threshold: {
+            **names,
+            **_ordered_dates(chosen),
+            **_hours(hours),
+            **issue_times,
+            **flags,
+            "proxy_warning_threshold": threshold,
+        },
+        st.fixed_dictionaries(
+            {
+                # No NUL: that is refused before any form is read (a test of its own).
+                name: st.one_of(
+                    st.sampled_from(NAMES),
+                    short_text.filter(lambda text: bool(text.strip()) and "\x00" not in text),
+                )
+                for name in ("name_kk", "name_ru", "name_en")
+            }
+        ),
+        days,
+        st.lists(st.times(), min_size=2, max_size=2),
+        st.fixed_dictionaries(
+            {
+                "issue_opens_at": st.one_of(
+                    st.just("00:00"), st.times().map(lambda t: t.strftime("%H:%M"))
+                ),
+                "issue_deadline_at": st.one_of(
+                    st.just("18:00"), st.times().map(lambda t: t.strftime("%H:%M"))
+                ),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                name: st.one_of(st.none(), st.just("y"), bool_text)
+                for name in (
+                    "allow_surrender",
+                    "allow_return_home",
+                    "refuse_inclusion_in_home_locality",
+                )
+            }
+        ),
+        st.integers(min_value=0, max_value=1000).map(str),
+    )
+
+
+EXTREME_DAYS = st.sampled_from(
+    (EARLIEST_DAY, LATEST_DAY, date(2022, 6, 5), date(1, 1, 1), date(9999, 12, 31))
 )
+# Any real dates: mostly within the service's bounds, sometimes at or past their ends.
+any_days = st.lists(
+    st.one_of(st.dates(EARLIEST_DAY, LATEST_DAY), st.dates(), EXTREME_DAYS), min_size=3, max_size=3
+)
+# Ahead of the test clock (25 May 2022): a new election, or one still prepared, stays so.
+future_days = st.lists(st.dates(date(2022, 6, 1), LATEST_DAY), min_size=3, max_size=3)
+# A correction of the 2022 referendum on 25 May 2022: its window stays opened (from 1 to 24
+# May), the deadline and voting day stay ahead, so that most corrections can be accepted.
+correction_days = st.builds(
+    lambda opens, deadline, after: [opens, deadline, deadline + timedelta(days=after)],
+    st.dates(date(2022, 5, 1), date(2022, 5, 24)),
+    st.dates(date(2022, 5, 26), date(2022, 6, 20)),
+    st.one_of(st.integers(min_value=1, max_value=10), st.just(0)),
+)
+# Empty: the service picks a free series; four digits may be taken already (then refused).
+series_text = st.one_of(st.just(""), st.just(""), st.from_regex(r"[0-9]{4}", fullmatch=True))
+# "@n" becomes a number of its own in each example, so that most codes are free.
+code_text = st.one_of(
+    st.from_regex(r"[A-Za-z0-9_-]{1,30}", fullmatch=True).map(lambda code: f"{code}-@n"),
+    st.from_regex(r"[A-Za-z0-9_-]{1,40}", fullmatch=True),
+)
+# The fields of the election form and what a hostile admin might put in each.
 ELECTION_FIELDS = {
+    "code": text_value,
+    "kind": st.one_of(st.sampled_from(KINDS), text_value),
+    "number_series": st.one_of(int_text, text_value),
     "name_kk": text_value,
     "name_ru": text_value,
     "name_en": text_value,
@@ -885,46 +962,401 @@ ELECTION_FIELDS = {
     "voting_opens_at": time_text,
     "voting_closes_at": time_text,
     "allow_surrender": bool_text,
+    "allow_return_home": bool_text,
+    "refuse_inclusion_in_home_locality": bool_text,
     "proxy_warning_threshold": int_text,
+    "reason": st.one_of(st.sampled_from(REASONS), text_value),
 }
-# A valid form with up to two fields spoilt (or left out), or hostile values throughout.
-election_form: st.SearchStrategy[dict[str, FieldValue]] = st.one_of(
-    st.builds(
-        lambda valid, spoilt: {**valid, **spoilt},
-        valid_election,
-        st.dictionaries(
-            st.sampled_from(sorted(ELECTION_FIELDS)),
-            st.one_of(st.none(), *ELECTION_FIELDS.values()),
-            max_size=2,
+NEW_ELECTION_FIELDS = {
+    **{name: value for name, value in ELECTION_FIELDS.items() if name != "reason"},
+    "network": st.one_of(
+        st.sampled_from(("map:kz-2022", "map:kz-2026", "copy:@election", "map:", "copy:")),
+        text_value,
+    ),
+    "with_staff": bool_text,
+}
+
+
+def _spoilt(
+    valid: st.SearchStrategy[dict[str, FieldValue]],
+    fields: dict[str, st.SearchStrategy[str]],
+) -> st.SearchStrategy[dict[str, FieldValue]]:
+    """A valid form with up to two fields spoilt (or left out), or hostile values throughout."""
+    return st.one_of(
+        st.builds(
+            lambda form, bad: {**form, **bad},
+            valid,
+            st.dictionaries(
+                st.sampled_from(sorted(fields)),
+                st.one_of(st.none(), *fields.values()),
+                max_size=2,
+            ),
         ),
+        valid,
+        valid,
+        st.fixed_dictionaries(
+            {name: field_value(strategy, strategy).any for name, strategy in fields.items()}
+        ),
+    )
+
+
+# The 2022 referendum corrected inside its window: code, kind and series as they are, a reason.
+correction_form = _spoilt(
+    st.builds(
+        lambda calendar, reason: {
+            **calendar,
+            "code": "ref2022",
+            "kind": "referendum",
+            "number_series": "",
+            "reason": reason,
+        },
+        st.one_of(_calendar(correction_days), _calendar(correction_days), _calendar(any_days)),
+        st.sampled_from(REASONS),
     ),
-    valid_election,
-    st.fixed_dictionaries(
-        {name: field_value(strategy, strategy).any for name, strategy in ELECTION_FIELDS.items()}
+    ELECTION_FIELDS,
+)
+# Any election's data, for a new one or one still prepared.
+valid_election: st.SearchStrategy[dict[str, FieldValue]] = st.builds(
+    lambda calendar, code, kind, series, reason: {
+        **calendar,
+        "code": code,
+        "kind": kind,
+        "number_series": series,
+        # An election without certificates has no window at all.
+        **({"issue_opens_on": "", "issue_deadline_on": ""} if kind == "senate" else {}),
+        **({} if reason is None else {"reason": reason}),
+    },
+    _calendar(future_days),  # days out of the bounds come as spoilt fields
+    code_text,
+    st.sampled_from(KINDS),
+    series_text,
+    st.one_of(st.none(), st.sampled_from(REASONS)),
+)
+election_form = _spoilt(valid_election, ELECTION_FIELDS)
+new_election_form = _spoilt(
+    st.builds(
+        lambda form, network, with_staff: {**form, "network": network, "with_staff": with_staff},
+        valid_election,
+        st.sampled_from(("map:kz-2022", "map:kz-2026", "copy:@election")),
+        st.sampled_from(("y", None)),
     ),
+    NEW_ELECTION_FIELDS,
 )
 # Pages that read the election settings: an accepted change must not break any of them.
 SETTINGS_READERS = {
-    "admin": ("/", "/admin/election", "/admin/figures", "/admin/reconciliation.pdf"),
-    "clerk_almaly": ("/desk/", "/desk/register", "/desk/register?format=csv"),
+    "admin": (
+        "/",
+        "/admin/election",
+        "/admin/figures",
+        "/admin/reconciliation.pdf",
+        "/elections",
+        "/elections/@election",
+    ),
+    "clerk_almaly": ("/desk/", "/desk/register", "/desk/register?format=csv", "/elections"),
     "checkin_oral": ("/checkin/",),
 }
 
 
+def _election_events(session: Session) -> list[tuple[int, str, Any]]:
+    """(id, event, payload) of every change to an election so far."""
+    rows = session.execute(
+        select(AuditEvent.id, AuditEvent.event, AuditEvent.payload)
+        .where(AuditEvent.event.in_(ELECTION_EVENTS))
+        .order_by(AuditEvent.id)
+    ).all()
+    session.rollback()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+_examples = count(1)
+
+
+def _fresh(stage: Stage) -> None:
+    """A number of its own for "@n" in this example."""
+    stage.refs["@n"] = str(next(_examples))
+
+
+def _read_settings(stage: Stage) -> None:
+    for username, urls in SETTINGS_READERS.items():
+        for url in urls:
+            stage.fuzzer.send(stage.client(username), "GET", str(_resolve(url, stage.refs)))
+
+
 @FUZZ
-@given(form=election_form, extras=extra_fields, csrf=csrf_modes)
+@given(form=correction_form, extras=extra_fields, csrf=csrf_modes)
 def test_election_settings(
     stage: Stage, form: dict[str, FieldValue], extras: dict[str, str], csrf: str
 ) -> None:
+    """The shown election (the 2022 referendum, inside its window): every change a correction."""
     client = stage.client("admin")
     body = with_csrf(_form(form, extras, stage.refs), csrf, stage.token("admin"))
+    events = _election_events(stage.session)
     before = stage.fuzzer.snapshot()
     answer = stage.fuzzer.send(client, "POST", "/admin/election", body)
+    new_events = _election_events(stage.session)[len(events) :]
     if stage.fuzzer.check(before, answer, lambda a: a.status == 302, "election"):
         event("election settings accepted")
-        for username, urls in SETTINGS_READERS.items():
-            for url in urls:
-                stage.fuzzer.send(stage.client(username), "GET", url)
+        assert answer.location == f"/elections/{stage.world.election.id}", describe(body)
+        # Inside the window: a correction with its reason, never a plain edit.
+        assert all(kind == "election_corrected" for _id, kind, _p in new_events), new_events
+        assert all(str(payload["reason"]).strip() for _id, _k, payload in new_events)
+        frozen = stage.session.execute(
+            select(Election.code, Election.kind, Election.number_series).where(
+                Election.id == stage.world.election.id
+            )
+        ).one()
+        stage.session.rollback()
+        assert tuple(frozen) == ("ref2022", "referendum", None), describe(body)
+        _read_settings(stage)
+    else:
+        assert new_events == [], f"a refused change was audited as made: {describe(body)}"
+
+
+def _preparing_election(stage: Stage) -> str:
+    """A second election, still prepared (voting on 20 November 2022), with a copy of the 2022
+    network and its staff placed; its id."""
+    if "@preparing" not in stage.refs:
+        admin = stage.world.actor("admin")
+        election = create_election(
+            stage.session,
+            admin,
+            ElectionInput(
+                code="pres2022",
+                kind="presidential",
+                name_kk="Президент сайлауы",
+                name_ru="Выборы Президента",
+                name_en="Presidential election",
+                voting_day=date(2022, 11, 20),
+                issue_opens_on=date(2022, 11, 4),
+                issue_deadline_on=date(2022, 11, 19),
+            ),
+            ISSUE_TIME,
+        )
+        copy_network(
+            stage.session,
+            admin,
+            source_id=stage.world.election.id,
+            target_id=election.id,
+            now=ISSUE_TIME,
+            with_staff=True,
+        )
+        stage.session.commit()
+        stage.refs["@preparing"] = str(election.id)
+        stage.session.rollback()
+    return stage.refs["@preparing"]
+
+
+@FUZZ
+@given(form=election_form, extras=extra_fields, csrf=csrf_modes)
+def test_edit_election(
+    stage: Stage, form: dict[str, FieldValue], extras: dict[str, str], csrf: str
+) -> None:
+    """An election still prepared: anything may change (until a change opens its window)."""
+    election_id = _preparing_election(stage)
+    _fresh(stage)
+    client = stage.client("admin")
+    body = with_csrf(_form(form, extras, stage.refs), csrf, stage.token("admin"))
+    events = _election_events(stage.session)
+    before = stage.fuzzer.snapshot()
+    url = f"/admin/elections/{election_id}/edit"
+    answer = stage.fuzzer.send(client, "POST", url, body)
+    new_events = _election_events(stage.session)[len(events) :]
+    if stage.fuzzer.check(before, answer, lambda a: a.status == 302, "edit election"):
+        assert answer.location == f"/elections/{election_id}", describe(body)
+        assert len(new_events) <= 1, new_events
+        for page in (f"/elections/{election_id}", url, f"/admin/elections/{election_id}/setup"):
+            stage.fuzzer.send(client, "GET", page)
+    else:
+        assert new_events == [], f"a refused change was audited as made: {describe(body)}"
+
+
+@FUZZ
+@given(form=new_election_form, extras=extra_fields, csrf=csrf_modes)
+def test_new_election(
+    stage: Stage, form: dict[str, FieldValue], extras: dict[str, str], csrf: str
+) -> None:
+    _fresh(stage)
+    client = stage.client("admin")
+    body = with_csrf(_form(form, extras, stage.refs), csrf, stage.token("admin"))
+    events = _election_events(stage.session)
+    before = stage.fuzzer.snapshot()
+    answer = stage.fuzzer.send(client, "POST", "/admin/elections/new", body)
+    new_events = _election_events(stage.session)[len(events) :]
+
+    def accepted(answer: Answer) -> bool:
+        return answer.status == 302 and bool(SHOW_URL.match(answer.location))
+
+    if stage.fuzzer.check(before, answer, accepted, "new election"):
+        match = SHOW_URL.match(answer.location)
+        assert match is not None
+        created = stage.session.get(Election, int(match.group(1)))
+        assert created is not None, describe(body)
+        # Every new election prints its own series; none takes another's code.
+        assert created.number_series is not None
+        assert len(created.number_series) == 4
+        regions = stage.session.scalar(
+            select(func.count()).select_from(Region).where(Region.election_id == created.id)
+        )
+        stage.session.rollback()
+        assert regions, f"a new election without its network: {describe(body)}"
+        assert [kind for _id, kind, _p in new_events] == ["election_created"]
+        for page in ("/elections", answer.location, f"/admin/elections/{match.group(1)}/setup"):
+            stage.fuzzer.send(client, "GET", page)
+    else:
+        assert new_events == [], f"a refused election was audited as created: {describe(body)}"
+
+
+CHOICE_FORM = form_values(
+    {
+        "election_id": field_value(st.sampled_from(("@election", "@preparing")), int_text),
+        "next": field_value(
+            st.sampled_from(("/desk/", "/elections", "/checkin/?election=@election")),
+            st.one_of(st.sampled_from(NEXT_TARGETS), text_value),
+        ),
+    }
+)
+
+
+@FUZZ
+@given(
+    form=CHOICE_FORM,
+    extras=extra_fields,
+    csrf=csrf_modes,
+    username=st.sampled_from(("clerk_almaly", "checkin_oral", "admin", "territorial_west")),
+)
+def test_choose_election(
+    stage: Stage, form: dict[str, FieldValue], extras: dict[str, str], csrf: str, username: str
+) -> None:
+    """The choice lives in the session: it never changes the database, and a redirect after it
+    never leaves the site."""
+    _preparing_election(stage)
+    client = stage.client(username)
+    body = with_csrf(_form(form, extras, stage.refs), csrf, stage.token(username))
+    before = stage.fuzzer.snapshot()
+    answer = stage.fuzzer.send(client, "POST", "/elections/choose", body)
+    stage.fuzzer.check(before, answer, lambda _a: False, "choosing changes nothing")
+    assert answer.status in (302, 400), f"{answer.status}: {describe(body)}"
+    wanted = body.get("election_id")
+    if (
+        csrf == "valid"
+        and answer.status == 302
+        and wanted
+        in (
+            stage.refs["@election"],
+            stage.refs["@preparing"],
+        )
+    ):
+        event("election chosen")
+        page = client.get("/elections").get_data(as_text=True)
+        assert f'<option value="{wanted}" selected>' in page, describe(body)
+
+
+UPLOADS = {
+    "voters": lambda stage: _voter_csv(stage),
+    "precincts": lambda _stage: (
+        "region_kato,locality_kato,locality_name_kk,locality_name_ru,locality_kind,district_kato,"
+        "district_name_kk,district_name_ru,number,address_kk,address_ru,"
+        "territorial_commission_ru,territorial_commission_kk\n"
+        "270000000,271010000,Орал,Уральск,city,,,,"
+        f"{secrets.randbelow(8000) + 1000},Достық 1,Дружбы 1,Уральская ТК,Орал ТК\n"
+    ).encode(),
+    "garbage": lambda _stage: b"not,a,file\n\x00\xff\xfe<script>alert(1)</script>\n",
+    "empty": lambda _stage: b"",
+    "bom only": lambda _stage: "\ufeff".encode(),
+}
+
+
+def _voter_csv(stage: Stage) -> bytes:
+    lines = [
+        "region_kato,precinct_number,iin,surname,given_name,patronymic,birth_date,address",
+        *(
+            f"{region},{number},{make_iin()},{surname},Болат,,1990-01-01,ул. Датова 3"
+            for region, number, surname in (
+                ("270000000", 301, "Жүктелген"),
+                ("270000000", 350, "<script>alert(1)</script>"),
+                ("750000000", 101, "Сырттан"),
+            )
+        ),
+    ]
+    return ("\ufeff" + "\n".join(lines) + "\n").encode()
+
+
+SETUP_FORMS: dict[str, st.SearchStrategy[dict[str, FieldValue]]] = {
+    "import": form_values(
+        {
+            "kind": field_value(st.sampled_from(("voters", "precincts")), text_value),
+            "mode": field_value(st.sampled_from(("add", "amend", "replace")), text_value),
+            "skip_errors": field_value(st.sampled_from(("y", "")), bool_text),
+            "submit": field_value(st.just("Import"), text_value),
+        }
+    ),
+    "stock": form_values(
+        {
+            "per_precinct": field_value(st.sampled_from(("1", "50", "100000")), int_text),
+            "first_serial": field_value(st.sampled_from(("", "1", "5000", "99999999")), int_text),
+            "submit": field_value(st.just("Hand down"), text_value),
+        }
+    ),
+    "copy": form_values(
+        {
+            "source": field_value(st.sampled_from(("@election", "@preparing")), int_text),
+            "carry_staff": field_value(st.just("Place"), text_value),
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("section", sorted(SETUP_FORMS))
+@FUZZ
+@given(
+    data=st.data(),
+    extras=extra_fields,
+    csrf=csrf_modes,
+    username=st.sampled_from(("admin", "territorial_west")),
+    which=st.sampled_from(("@preparing", "@preparing", "@election")),
+    upload=st.one_of(st.sampled_from(sorted(UPLOADS)), st.none()),
+)
+def test_election_setup(
+    stage: Stage,
+    app: Flask,
+    section: str,
+    data: st.DataObject,
+    extras: dict[str, str],
+    csrf: str,
+    username: str,
+    which: str,
+    upload: str | None,
+) -> None:
+    """Imports (a real file, or none, or garbage), number stock and staff, each of its own form;
+    the 2022 referendum's window is open, so its network no longer changes by import."""
+    app.config["KUELIK_IMPORTS_INLINE"] = True
+    _preparing_election(stage)
+    form = data.draw(SETUP_FORMS[section], label="form")
+    client = stage.client(username)
+    body: dict[str, Any] = with_csrf(
+        _form(form, extras, stage.refs, prefix=f"{section}-"),
+        csrf,
+        stage.token(username),
+        name=f"{section}-csrf_token",
+    )
+    if section == "import" and upload is not None:
+        # The test client sends a (stream, file name) pair as a file part of a multipart body.
+        body["import-file"] = (io.BytesIO(UPLOADS[upload](stage)), f"{upload}.csv")
+    url = f"/admin/elections/{stage.refs[which]}/setup"
+    before = stage.fuzzer.snapshot()
+    answer = stage.fuzzer.send(client, "POST", url, body)
+    assert answer.status in (200, 302, 400, 404), f"{answer.status}: {describe(body)}"
+    if stage.fuzzer.check(before, answer, lambda a: a.alerts("success"), "setup"):
+        assert answer.location == url, describe(body)
+        if section == "import":
+            assert which == "@preparing", "an election whose window opened took an import"
+            job = stage.session.scalar(select(ImportJob).order_by(ImportJob.id.desc()).limit(1))
+            assert job is not None
+            assert job.election_id == int(stage.refs["@preparing"])
+            assert job.status in ("done", "failed"), job.status
+            stage.session.rollback()
+        if section == "copy":
+            assert username == "admin", "only the central commission carries staff over"
 
 
 # --- large bodies, and numbers in the path -----------------------------------------------------
@@ -996,6 +1428,20 @@ ROUTES = (
     Route("reset password", "admin", _managed("/password"), ("pw-password",)),
     Route("activation", "admin", _managed("/active"), ("note",)),
     Route("election", "admin", lambda _s: "/admin/election", ("name_kk", "name_ru", "name_en")),
+    Route("choose", "clerk_almaly", lambda _s: "/elections/choose", ("election_id", "next")),
+    Route("new election", "admin", lambda _s: "/admin/elections/new", ("code", "name_kk")),
+    Route(
+        "edit election",
+        "admin",
+        lambda s: f"/admin/elections/{_preparing_election(s)}/edit",
+        ("name_kk", "name_ru", "reason"),
+    ),
+    Route(
+        "setup",
+        "admin",
+        lambda s: f"/admin/elections/{_preparing_election(s)}/setup",
+        ("stock-per_precinct", "stock-first_serial", "stock-submit"),
+    ),
 )
 
 
@@ -1077,6 +1523,43 @@ def test_large_bodies(stage: Stage, username: str) -> None:
     assert not failures, "\n".join(failures)
 
 
+# Multipart posts whose part name ends in a backslash, as a browser writes it (`name="a\"`):
+# Werkzeug reads such a part as a field without a name (None), which every form must survive.
+UNREADABLE_PART_NAMES = ("\\", "a\\")
+MULTIPART_POSTS = (
+    ("anonymous", "/login"),
+    ("clerk_almaly", "/desk/voters/@voter/apply"),
+    ("admin", "/admin/elections/@preparing/setup"),
+)
+
+
+# The CSRF check looks for the token by its plain name, then (a prefixed form's) by its ending.
+@pytest.mark.parametrize("token_name", ["csrf_token", "import-csrf_token"])
+@pytest.mark.parametrize("name", UNREADABLE_PART_NAMES)
+def test_multipart_part_without_a_readable_name_is_refused_not_a_crash(
+    stage: Stage, name: str, token_name: str
+) -> None:
+    _preparing_election(stage)
+    stage.refs["@voter"] = str(stage.voter()[0])
+    failures: list[str] = []
+    for username, pattern in MULTIPART_POSTS:
+        if username == "anonymous":
+            client = stage.app.test_client()
+            token = csrf_token(client.get("/login").get_data(as_text=True))
+        else:
+            client = stage.client(username)
+            token = stage.token(username)
+        url = str(_resolve(pattern, stage.refs))
+        before = stage.fuzzer.snapshot()
+        try:
+            body = {name: "0", token_name: token}
+            stage.fuzzer.send(client, "POST", url, body, content_type="multipart/form-data")
+            stage.fuzzer.unchanged(before, f"part {name!r} to {url}")
+        except Exception as error:  # every route, one report
+            failures.append(f"{username} POST {url}: {type(error).__name__}: {error}")
+    assert not failures, "\n".join(failures)
+
+
 INT_ROUTES = (
     ("GET", "/desk/voters/{}/apply", "clerk_almaly"),
     ("POST", "/desk/voters/{}/apply", "clerk_almaly"),
@@ -1088,6 +1571,12 @@ INT_ROUTES = (
     ("GET", "/admin/users/{}", "admin"),
     ("POST", "/admin/users/{}/password", "admin"),
     ("POST", "/admin/users/{}/active", "admin"),
+    ("GET", "/elections/{}", "clerk_almaly"),
+    ("GET", "/admin/elections/{}/edit", "admin"),
+    ("POST", "/admin/elections/{}/edit", "admin"),
+    ("GET", "/admin/elections/{}/setup", "admin"),
+    ("POST", "/admin/elections/{}/setup", "admin"),
+    ("GET", "/desk/?election={}", "clerk_almaly"),
 )
 
 
@@ -1111,6 +1600,8 @@ def test_numbers_in_the_path(stage: Stage, number: int) -> None:
             # /checkin/done/<id> of no inclusion answers 200 with the "taken back" screen: not a
             # crash, but a made-up id ought to be a 404 (reported, not asserted here).
             allowed = (200, 302, 404) if "/done/" in pattern else (302, 404)
+            if "?election=" in pattern:
+                allowed = (200,)  # an election that does not exist: the default one is shown
             assert answer.status in allowed, f"{answer.status} on {method} {url}"
             stage.fuzzer.unchanged(before, f"{method} {url}")
         except AssertionError as error:
@@ -1130,6 +1621,23 @@ class Pin:
     rejected: bool  # True: the database must not change
 
 
+# The 2022 referendum as its edit screen shows it (a correction needs a reason on top).
+ELECTION_2022: dict[str, str] = {
+    "code": "ref2022",
+    "kind": "referendum",
+    "number_series": "",
+    "name_kk": "Референдум",
+    "name_ru": "Референдум",
+    "name_en": "Referendum",
+    "voting_day": "2022-06-05",
+    "issue_opens_on": "2022-05-20",
+    "issue_opens_at": "00:00",
+    "issue_deadline_on": "2022-06-04",
+    "issue_deadline_at": "18:00",
+    "voting_opens_at": "07:00",
+    "voting_closes_at": "20:00",
+    "proxy_warning_threshold": "3",
+}
 NEW_USER = {
     "username": "nul.user",
     "role": "observer",
@@ -1193,20 +1701,65 @@ PINNED = (
         "admin",
         "POST",
         "/admin/election",
-        {
-            "name_kk": "Референдум\x00",
-            "name_ru": "Референдум",
-            "name_en": "Referendum",
-            "voting_day": "2022-06-05",
-            "issue_opens_on": "2022-05-20",
-            "issue_opens_at": "00:00",
-            "issue_deadline_on": "2022-06-04",
-            "issue_deadline_at": "18:00",
-            "voting_opens_at": "07:00",
-            "voting_closes_at": "20:00",
-            "proxy_warning_threshold": "3",
-        },
-        False,
+        {**ELECTION_2022, "name_kk": "Референдум\x00", "reason": REASONS[0]},
+        True,
+    ),
+    Pin(
+        "election-reason-nul",
+        "admin",
+        "POST",
+        "/admin/election",
+        {**ELECTION_2022, "name_kk": "Референдум", "reason": "ОСК\x00"},
+        True,
+    ),
+    Pin(
+        "new-election-nul",
+        "admin",
+        "POST",
+        "/admin/elections/new",
+        {**ELECTION_2022, "code": "nul\x00", "network": "map:kz-2026", "with_staff": "y"},
+        True,
+    ),
+    Pin(
+        "new-election-network-nul",
+        "admin",
+        "POST",
+        "/admin/elections/new",
+        {**ELECTION_2022, "code": "ref2026", "voting_day": "2026-03-15", "network": "map:\x00"},
+        True,
+    ),
+    Pin("choose-nul", "clerk_almaly", "POST", "/elections/choose", {"election_id": "1\x00"}, True),
+    Pin(
+        "choose-next-tab",
+        "clerk_almaly",
+        "POST",
+        "/elections/choose",
+        {"election_id": "@election", "next": "/\t/x.example/"},
+        True,
+    ),
+    Pin(
+        "choose-next-query",
+        "clerk_almaly",
+        "POST",
+        "/elections/choose",
+        {"election_id": "@election", "next": "/desk/?election=1?election=2"},
+        True,
+    ),
+    Pin(
+        "desk-election-nul",
+        "clerk_almaly",
+        "GET",
+        "/desk/",
+        {"election": "1\x00"},
+        True,
+    ),
+    Pin(
+        "desk-election-digits",
+        "clerk_almaly",
+        "GET",
+        "/desk/",
+        {"election": "١"},  # an Arabic-Indic one: a digit to str.isdigit, not to int()
+        True,
     ),
     Pin(
         "apply-key-nul",
@@ -1267,34 +1820,47 @@ def test_pinned_inputs(stage: Stage, pin: Pin) -> None:
         fuzzer.unchanged(before, pin.name)
 
 
+# Before the 2022 window opens, the election is still prepared: any calendar may be stored.
+BEFORE_WINDOW = datetime(2022, 5, 1, 6, 0, tzinfo=UTC)
+# The first and last days the service takes; on one day, the window closes as voting opens.
 EXTREME_ELECTIONS = {
-    "first-to-last-day": ("0001-01-01", "0001-01-01", "9999-12-31"),
-    "all-on-the-first-day": ("0001-01-01", "0001-01-01", "0001-01-01"),
-    "all-on-the-last-day": ("9999-12-31", "9999-12-31", "9999-12-31"),
+    "first-to-last-day": ("1991-12-16", "1991-12-16", "2199-12-31"),
+    "all-on-the-first-day": ("1991-12-16", "1991-12-16", "1991-12-16"),
+    "all-on-the-last-day": ("2199-12-31", "2199-12-31", "2199-12-31"),
 }
 
 
-@pytest.mark.parametrize("days", EXTREME_ELECTIONS.values(), ids=list(EXTREME_ELECTIONS))
-def test_extreme_election_dates_break_no_page(stage: Stage, days: tuple[str, str, str]) -> None:
-    """The form accepts any real date: every page that reads the settings must still answer."""
-    stage.case(CaseState.ISSUED)
+def _extreme_election(days: tuple[str, str, str], token: str) -> dict[str, FieldValue]:
     opens, deadline, voting = days
-    values: dict[str, FieldValue] = {
-        "csrf_token": stage.token("admin"),
-        "name_kk": "Референдум",
-        "name_ru": "Референдум",
-        "name_en": "Referendum",
+    return {
+        "csrf_token": token,
+        **ELECTION_2022,
         "voting_day": voting,
         "issue_opens_on": opens,
         "issue_opens_at": "00:00",
         "issue_deadline_on": deadline,
-        "issue_deadline_at": "23:59",
-        "voting_opens_at": "00:00",
+        "issue_deadline_at": "00:01",
+        "voting_opens_at": "00:01",
         "voting_closes_at": "23:59",
-        "proxy_warning_threshold": "3",
     }
+
+
+@pytest.mark.parametrize("days", EXTREME_ELECTIONS.values(), ids=list(EXTREME_ELECTIONS))
+def test_extreme_election_dates_break_no_page(
+    stage: Stage, clock: FixedClock, days: tuple[str, str, str]
+) -> None:
+    """The form takes any date the service's bounds allow: every page that reads the settings
+    must still answer."""
+    stage.case(CaseState.ISSUED)
+    clock.instant = BEFORE_WINDOW
+    values = _extreme_election(days, stage.token("admin"))
     answer = stage.fuzzer.send(stage.client("admin"), "POST", "/admin/election", values)
-    assert answer.status == 302, "the form takes any real date"
+    assert answer.status == 302, "the form takes any day within the bounds"
+    stored = stage.session.execute(
+        select(Election.issue_opens_on, Election.issue_deadline_on, Election.voting_day)
+    ).one()
+    stage.session.rollback()
+    assert tuple(day.isoformat() for day in stored) == days
     failures = []
     voter_url = f"/desk/voters/{stage.voter()[0]}/apply"
     for username, urls in {
@@ -1302,6 +1868,7 @@ def test_extreme_election_dates_break_no_page(stage: Stage, days: tuple[str, str
         "clerk_almaly": (*SETTINGS_READERS["clerk_almaly"], voter_url),
     }.items():
         for url in urls:
+            url = str(_resolve(url, stage.refs))
             try:
                 stage.fuzzer.send(stage.client(username), "GET", url)
             except Exception as error:  # every page, one report
@@ -1320,3 +1887,35 @@ def test_extreme_election_dates_break_no_page(stage: Stage, days: tuple[str, str
     except Exception as error:
         failures.append(f"POST {voter_url}: {type(error).__name__}: {error}")
     assert not failures, "\n".join(failures)
+
+
+PAST_THE_BOUNDS = {
+    "first-day-ever": ("0001-01-01", "0001-01-01", "9999-12-31"),
+    "last-day-ever": ("9999-12-31", "9999-12-31", "9999-12-31"),
+    "before-independence": ("1991-12-15", "1991-12-15", "1991-12-15"),
+    "past-2199": ("2199-12-31", "2199-12-31", "2200-01-01"),
+}
+
+
+@pytest.mark.parametrize("days", PAST_THE_BOUNDS.values(), ids=list(PAST_THE_BOUNDS))
+def test_election_dates_past_the_bounds_are_refused_field_by_field(
+    stage: Stage, clock: FixedClock, days: tuple[str, str, str]
+) -> None:
+    clock.instant = BEFORE_WINDOW
+    values = _extreme_election(days, stage.token("admin"))
+    events = _election_events(stage.session)
+    before = stage.fuzzer.snapshot()
+    answer = stage.fuzzer.send(stage.client("admin"), "POST", "/admin/election", values)
+    assert answer.status == 200, "refused: the form again, with its errors"
+    out_of_range = [
+        name
+        for name, day in zip(
+            ("issue_opens_on", "issue_deadline_on", "voting_day"), days, strict=True
+        )
+        if not EARLIEST_DAY.isoformat() <= day <= LATEST_DAY.isoformat()
+    ]
+    for name in out_of_range:
+        assert f'id="{name}-errors"' in answer.page, name
+    assert "Choose a date between 1991-12-16 and 2199-12-31" in answer.page
+    stage.fuzzer.unchanged(before, f"days {days}")
+    assert _election_events(stage.session) == events

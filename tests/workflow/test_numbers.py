@@ -15,8 +15,12 @@ from workflow.iin import iin_check_digit, is_valid_iin
 from workflow.numbers import (
     MAX_SERIAL,
     SERIAL_DIGITS,
+    SERIES_DIGITS,
+    CertificateNumber,
+    check_number_series,
     damm_digit,
     format_certificate_number,
+    is_number_series,
     parse_certificate_number,
 )
 
@@ -85,7 +89,7 @@ def test_format_then_parse_gives_the_serial_back(serial: int) -> None:
     printed = format_certificate_number(serial)
     assert re.fullmatch(rf"[0-9]{{{SERIAL_DIGITS}}}-[0-9]", printed)
     assert damm_digit(printed.replace("-", "")) == 0
-    assert parse_certificate_number(printed) == serial
+    assert parse_certificate_number(printed) == CertificateNumber(None, serial)
 
 
 @pytest.mark.parametrize(
@@ -106,7 +110,7 @@ def test_format_then_parse_gives_the_serial_back(serial: int) -> None:
     ],
 )
 def test_parse_tolerates_spaces_hyphens_and_number_sign(text: str) -> None:
-    assert parse_certificate_number(text) == 12345
+    assert parse_certificate_number(text) == CertificateNumber(None, 12345)
 
 
 # --- refusals ------------------------------------------------------------------------------------
@@ -138,7 +142,16 @@ def test_serial_zero_is_not_found() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["12345-9", "0012345-9", "000012345-9", "00012345-90", "00012345", "1", "0000000000000"],
+    [
+        "12345-9",
+        "0012345-9",
+        "000012345-9",
+        "00012345-90",
+        "00012345",
+        "1",
+        "00000000000000",
+        "260300012345",
+    ],
 )
 def test_wrong_number_of_digits_is_mistyped_number(text: str) -> None:
     assert refusal_code(text) == RefusalCode.MISTYPED_NUMBER
@@ -193,9 +206,71 @@ def test_any_adjacent_transposition_is_mistyped_number(serial: int, position: in
     digits = compact(serial)
     typo = digits[:position] + digits[position + 1] + digits[position] + digits[position + 2 :]
     if typo == digits:
-        assert parse_certificate_number(typo) == serial
+        assert parse_certificate_number(typo).serial == serial
     else:
         assert refusal_code(typo) == RefusalCode.MISTYPED_NUMBER
+
+
+# --- number series: one election's numbers are never another's ---------------------------------
+
+series_codes = st.text(alphabet=DIGITS, min_size=SERIES_DIGITS, max_size=SERIES_DIGITS)
+
+
+def test_a_series_number_prints_series_serial_and_one_check_digit_over_both() -> None:
+    printed = format_certificate_number(12345, "2603")
+    assert re.fullmatch(r"2603-00012345-[0-9]", printed)
+    assert damm_digit(printed.replace("-", "")) == 0
+    assert parse_certificate_number(printed) == CertificateNumber("2603", 12345)
+
+
+@given(serials, series_codes)
+def test_format_then_parse_gives_series_and_serial_back(serial: int, series: str) -> None:
+    assert parse_certificate_number(format_certificate_number(serial, series)) == (
+        CertificateNumber(series, serial)
+    )
+
+
+@pytest.mark.parametrize("series", ["", "260", "26034", "26a3", "２６０３"])
+def test_a_series_is_four_ascii_digits(series: str) -> None:
+    assert not is_number_series(series)
+    with pytest.raises(ValueError, match="series"):
+        format_certificate_number(1, series)
+
+
+def test_every_typo_in_a_series_number_is_caught_on_a_sample() -> None:
+    """The check digit covers the series too: a mistyped series never names another election."""
+    checked = 0
+    for serial in SAMPLE_SERIALS[:300]:
+        digits = format_certificate_number(serial, "2603").replace("-", "")
+        for typo in substitutions(digits) + adjacent_transpositions(digits):
+            assert refusal_code(typo) == RefusalCode.MISTYPED_NUMBER, (serial, typo)
+            checked += 1
+    assert checked > 300 * (SERIES_DIGITS + SERIAL_DIGITS + 1) * 9
+
+
+def test_the_same_serial_in_two_elections_are_two_different_numbers() -> None:
+    numbers = {format_certificate_number(1, series) for series in (None, "2211", "2303", "2603")}
+    assert len(numbers) == 4
+    assert len({parse_certificate_number(n) for n in numbers}) == 4
+
+
+@pytest.mark.parametrize(
+    ("printed_series", "election_series"),
+    [("2603", None), (None, "2603"), ("2211", "2603")],
+)
+def test_a_number_of_another_election_is_wrong_election(
+    printed_series: str | None, election_series: str | None
+) -> None:
+    number = parse_certificate_number(format_certificate_number(7, printed_series))
+    with pytest.raises(RuleViolation) as caught:
+        check_number_series(number, election_series)
+    assert caught.value.code is RefusalCode.WRONG_ELECTION
+
+
+def test_a_number_of_this_election_passes() -> None:
+    number = parse_certificate_number(format_certificate_number(7, "2603"))
+    check_number_series(number, "2603")
+    check_number_series(parse_certificate_number(format_certificate_number(7)), None)
 
 
 # --- why not the IIN's scheme --------------------------------------------------------------------

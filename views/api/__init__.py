@@ -14,7 +14,7 @@ def is_api_request() -> bool:
 
 def register_api(app: Flask) -> None:
     # Importing the modules registers their operations on the blueprint.
-    from views.api import admin, cases, public, reference, voting  # noqa: F401
+    from views.api import admin, cases, elections, public, reference, users, voting  # noqa: F401
 
     # Bearer tokens, never cookies, authenticate the API: no cross-site request can carry one.
     csrf.exempt(bp)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from flask import Flask, current_app, url_for
+from flask import current_app, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from models import Precinct, Role, StockRange, db
 from services.administration import figure_precincts
@@ -16,7 +14,6 @@ from services.figures import territory_figures
 from services.import_jobs import (
     queue_import,
     read_progress,
-    run_import_job,
     settle_if_interrupted,
     upload_path,
     visible_job,
@@ -26,6 +23,7 @@ from services.stock import Reconciliation, add_stock_range, reconcile
 from views.api.convert import election_or_current, page_of, readable_precinct, stock_out
 from views.api.core import Result, api_now, operation
 from views.api.schemas import (
+    ElectionQuery,
     FiguresOut,
     FiguresQuery,
     ImportIn,
@@ -38,6 +36,7 @@ from views.api.schemas import (
     StockQuery,
     TerritoryReconciliationOut,
 )
+from views.imports import start_import
 from workflow.calendar import Moment
 
 MANAGERS = frozenset({Role.ADMIN.value, Role.TERRITORIAL.value})
@@ -55,7 +54,7 @@ READERS = frozenset({Role.ADMIN.value, Role.TERRITORIAL.value, Role.CLERK.value}
     responses={200: StockList},
 )
 def list_stock(actor: Actor, query: StockQuery) -> Result:
-    election = election_or_current(query.election_id)
+    election = election_or_current(actor, query.election_id)
     statement = scoped(select(StockRange), StockRange.precinct_id, actor).where(
         StockRange.election_id == election.id
     )
@@ -75,7 +74,7 @@ def list_stock(actor: Actor, query: StockQuery) -> Result:
     responses={201: StockOut},
 )
 def add_stock(actor: Actor, body: StockIn) -> Result:
-    election = election_or_current(body.election_id)
+    election = election_or_current(actor, body.election_id)
     precinct = db.session.get(Precinct, body.precinct_id)
     zone_name = precinct.time_zone if precinct is not None else "Asia/Almaty"
     stock = add_stock_range(
@@ -110,8 +109,7 @@ def _balance(figures: Reconciliation) -> dict[str, int | bool]:
 )
 def precinct_reconciliation(actor: Actor, precinct_id: int) -> Result:
     precinct = readable_precinct(actor, precinct_id)
-    election = election_or_current(None)
-    figures = reconcile(db.session, election.id, [precinct.id])
+    figures = reconcile(db.session, precinct.election_id, [precinct.id])
     return Result(
         200,
         ReconciliationOut(precinct_id=precinct.id, **_balance(figures)),
@@ -124,11 +122,12 @@ def precinct_reconciliation(actor: Actor, precinct_id: int) -> Result:
     summary="received = issued + spoilt + unused over the caller's territory (the country)",
     tag="stock",
     roles=MANAGERS,
+    query=ElectionQuery,
     responses={200: TerritoryReconciliationOut},
 )
-def territory_reconciliation(actor: Actor) -> Result:
-    election = election_or_current(None)
-    ids = [precinct.id for precinct in figure_precincts(db.session, actor)]
+def territory_reconciliation(actor: Actor, query: ElectionQuery) -> Result:
+    election = election_or_current(actor, query.election_id)
+    ids = [precinct.id for precinct in figure_precincts(db.session, actor, election.id)]
     figures = reconcile(db.session, election.id, None if actor.role == "admin" else ids)
     return Result(
         200,
@@ -146,8 +145,8 @@ def territory_reconciliation(actor: Actor) -> Result:
     responses={200: FiguresOut},
 )
 def figures(actor: Actor, query: FiguresQuery) -> Result:
-    election = election_or_current(None)
-    precincts = figure_precincts(db.session, actor)
+    election = election_or_current(actor, query.election_id)
+    precincts = figure_precincts(db.session, actor, election.id)
     if query.region_kato is not None:
         precincts = [row for row in precincts if row.region.kato == query.region_kato]
     rows = territory_figures(db.session, election, precincts)
@@ -180,6 +179,8 @@ def _job_out(job_id: int, actor: Actor) -> ImportJobOut:
     return ImportJobOut(
         id=job.id,
         kind=job.kind,  # type: ignore[arg-type]
+        election_id=job.election_id,
+        mode=job.mode,  # type: ignore[arg-type]
         status=job.status,  # type: ignore[arg-type]
         file_name=job.file_name,
         skip_errors=job.skip_errors,
@@ -198,40 +199,21 @@ def _start(actor: Actor, kind: str, body: ImportIn) -> Result:
         db.session,
         actor,
         kind=kind,
+        election_id=election_or_current(actor, body.election_id).id,
         file_name=body.file.filename,
         skip_errors=body.skip_errors,
         now=api_now(),
+        mode=body.mode,
     )
     instance = Path(current_app.instance_path)
     body.file.save(upload_path(instance, job.id))
     job_id = job.id
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def start() -> None:
-        # Only after the job row and the idempotency record are committed: the runner takes
-        # the database's write lock (on SQLite, for the whole import).
-        if app.config.get("KUELIK_IMPORTS_INLINE"):
-            _run(app, actor, job_id)
-        else:
-            threading.Thread(target=_run, args=(app, actor, job_id), daemon=True).start()
-
     return Result(
         202,
         _job_out(job_id, actor),
         location=url_for("api.get_import", job_id=job_id),
-        after_commit=start,
+        after_commit=lambda: start_import(actor, job_id),
     )
-
-
-def _run(app: Flask, actor: Actor, job_id: int) -> None:
-    with app.app_context():
-        clock = app.extensions["kuelik_clock"]
-        try:
-            with Session(db.engine) as session:
-                run_import_job(session, actor, job_id, Path(app.instance_path), clock.now)
-        except Exception:
-            # The job row already says failed; the cause goes to the log (no personal data).
-            app.logger.exception("import job %s failed", job_id)
 
 
 @operation(

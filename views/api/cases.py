@@ -11,13 +11,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from models import Certificate, CertificateCase, Role, db
+from models import Certificate, CertificateCase, Election, Role, db
 from services import cases as case_service
 from services.audit import Actor
 from services.cases import ApplicationInput, CaseOutcome, audit_trail
 from services.documents import print_certificate, print_refusal, print_register
 from services.errors import NotFound
-from services.scope import scoped, scoped_case
+from services.scope import placed_precinct, scoped, scoped_case
 from services.sealing import election_seal
 from services.voters import search_voters
 from views.api.convert import (
@@ -58,6 +58,7 @@ READERS = frozenset({Role.CLERK.value, Role.TERRITORIAL.value, Role.ADMIN.value}
 PDF = "application/pdf"
 
 APPLY_REFUSALS = (
+    "no_certificates",
     "not_on_list",
     "window_closed",
     "already_issued",
@@ -80,7 +81,7 @@ ACTION_REFUSALS = ("invalid_transition", "window_closed", "no_stock", "reason_re
 def lookup_voters(actor: Actor, body: VoterLookupIn) -> Result:
     """The IIN travels in the body, never in the URL. An IIN on another precinct's list answers
     only where the voter must apply, without the voter's data."""
-    election = election_or_current(body.election_id)
+    election = election_or_current(actor, body.election_id)
     found = search_voters(db.session, actor, election.id, body.iin or body.name or "")
     live = live_cases([voter.id for voter in found.voters])
     return Result(
@@ -125,8 +126,9 @@ def _case_result(outcome: CaseOutcome, status: int) -> Result:
     ),
 )
 def apply_case(actor: Actor, body: ApplicationIn) -> Result:
-    election = election_or_current(body.election_id)
-    precinct_id = body.precinct_id or actor.precinct_id
+    election = election_or_current(actor, body.election_id)
+    own = placed_precinct(db.session, actor, election.id)
+    precinct_id = body.precinct_id or (None if own is None else own.id)
     if precinct_id is None:
         raise Problem(
             422,
@@ -163,7 +165,7 @@ def apply_case(actor: Actor, body: ApplicationIn) -> Result:
 @operation(
     "GET",
     "/cases",
-    summary="Cases the caller may read, newest last",
+    summary="Cases of one election (default: the caller's current one) the caller may read",
     tag="cases",
     roles=READERS,
     query=CaseQuery,
@@ -174,10 +176,10 @@ def list_cases(actor: Actor, query: CaseQuery) -> Result:
     statement = scoped(select(CertificateCase), CertificateCase.precinct_id, actor).options(
         selectinload(CertificateCase.voter), selectinload(CertificateCase.certificates)
     )
+    election = election_or_current(actor, query.election_id)
+    statement = statement.where(CertificateCase.election_id == election.id)
     if query.precinct_id is not None:
         statement = statement.where(CertificateCase.precinct_id == query.precinct_id)
-    if query.election_id is not None:
-        statement = statement.where(CertificateCase.election_id == query.election_id)
     if query.state is not None:
         statement = statement.where(CertificateCase._state == query.state)
     rows, cursor = page_of(statement, CertificateCase.id, query)
@@ -340,7 +342,7 @@ _reason_operation(
 )
 def case_document(actor: Actor, case_id: int) -> Result:
     case = scoped_case(db.session, actor, case_id)
-    election = election_or_current(case.election_id)
+    election = db.session.get_one(Election, case.election_id)
     if case.state is CaseState.REFUSED:
         reasons = []
         for language in ("kk", "ru"):
@@ -370,7 +372,7 @@ def case_document(actor: Actor, case_id: int) -> Result:
     responses={200: RegisterList},
 )
 def register(actor: Actor, query: RegisterQuery) -> Result:
-    election = election_or_current(query.election_id)
+    election = election_or_current(actor, query.election_id)
     statement = (
         scoped(select(Certificate), Certificate.precinct_id, actor)
         .options(selectinload(Certificate.voter), selectinload(Certificate.case))
@@ -394,7 +396,7 @@ def register(actor: Actor, query: RegisterQuery) -> Result:
 )
 def register_pdf(actor: Actor, precinct_id: int) -> Result:
     precinct = readable_precinct(actor, precinct_id)
-    election = election_or_current(None)
+    election = db.session.get_one(Election, precinct.election_id)
     return Result(200, print_register(db.session, election, precinct), content_type=PDF)
 
 
@@ -439,7 +441,7 @@ def certificate_document(actor: Actor, certificate_id: int) -> Result:
             "nothing_to_print",
             _("There is no issued certificate to print for this case."),
         )
-    election = election_or_current(certificate.election_id)
+    election = db.session.get_one(Election, certificate.election_id)
     seal = election_seal(Path(current_app.instance_path), election.code)
     body = print_certificate(db.session, actor, certificate.case, certificate, seal, api_now())
     return Result(200, body, content_type=PDF)

@@ -13,22 +13,24 @@ from models import (
     Election,
     Inclusion,
     Locality,
+    Placement,
     Precinct,
     StockRange,
     VoterEntry,
     db,
 )
 from services.audit import Actor
-from services.elections import current_election
+from services.elections import election_for
 from services.errors import NotFound
 from services.scope import scoped
+from views.api.core import api_now
 from views.api.schemas import (
     CaseOut,
     CertificateOut,
-    ElectionOut,
     InclusionOut,
     LocalityOut,
     Page,
+    PlacementOut,
     PrecinctOut,
     PrecinctRef,
     RegisterRow,
@@ -37,38 +39,20 @@ from views.api.schemas import (
     VoterOut,
 )
 from workflow.iin import mask_iin
-from workflow.numbers import format_certificate_number
 from workflow.states import LIVE_CASE_STATES, ApplicantKind
 
 
-def election_or_current(election_id: int | None) -> Election:
-    """The named election, or the current one; NotFound when there is none."""
-    election = (
-        db.session.get(Election, election_id)
-        if election_id is not None
-        else current_election(db.session)
-    )
-    if election is None:
-        raise NotFound("election")
-    return election
+def election_or_current(actor: Actor, election_id: int | None) -> Election:
+    """The named election if the caller sees it, else the caller's current one (the one whose
+    window or voting day is current); NotFound when there is none."""
+    return election_for(db.session, actor, election_id, api_now())
 
 
-def election_out(election: Election, current_id: int | None) -> ElectionOut:
-    return ElectionOut(
-        id=election.id,
-        code=election.code,
-        name_kk=election.name_kk,
-        name_ru=election.name_ru,
-        name_en=election.name_en,
-        voting_day=election.voting_day,
-        issue_opens_on=election.issue_opens_on,
-        issue_deadline_on=election.issue_deadline_on,
-        issue_deadline_at=election.issue_deadline_at.strftime("%H:%M"),
-        voting_opens_at=election.voting_opens_at.strftime("%H:%M"),
-        voting_closes_at=election.voting_closes_at.strftime("%H:%M"),
-        allow_surrender=election.allow_surrender,
-        allow_return_home=election.allow_return_home,
-        current=election.id == current_id,
+def placement_out(placement: Placement) -> PlacementOut:
+    return PlacementOut(
+        election_id=placement.election_id,
+        precinct_id=placement.precinct_id,
+        territorial_commission_id=placement.territorial_commission_id,
     )
 
 
@@ -131,9 +115,7 @@ def voter_out(voter: VoterEntry, live_case: int | None) -> VoterOut:
         patronymic=voter.patronymic,
         birth_date=voter.birth_date,
         address=voter.address,
-        marked_with=None
-        if voter.mark_serial is None
-        else format_certificate_number(voter.mark_serial),
+        marked_with=voter.mark_number,
         live_case_id=live_case,
     )
 
@@ -141,7 +123,7 @@ def voter_out(voter: VoterEntry, live_case: int | None) -> VoterOut:
 def certificate_out(certificate: Certificate) -> CertificateOut:
     return CertificateOut(
         id=certificate.id,
-        number=format_certificate_number(certificate.serial),
+        number=certificate.number,
         serial=certificate.serial,
         state=certificate.state,
         case_id=certificate.case_id,
@@ -202,7 +184,7 @@ def inclusion_out(inclusion: Inclusion) -> InclusionOut:
         id=inclusion.id,
         line_number=inclusion.line_number,
         precinct_id=inclusion.precinct_id,
-        certificate_number=format_certificate_number(certificate.serial),
+        certificate_number=certificate.number,
         issuing_precinct_id=certificate.precinct_id,
         voter_name=certificate.voter.full_name,
         voter_iin_masked=mask_iin(certificate.voter.iin),

@@ -8,10 +8,8 @@ from datetime import timedelta
 
 from flask import Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from models import Election, db
-from services.elections import current_election
+from models import db
 from services.ratelimit import take
 from services.verification import verify_certificate
 from views.api.core import OPERATIONS, Result, api_now, bp, operation
@@ -19,7 +17,6 @@ from views.api.problems import Problem, violation_problem
 from views.api.schemas import VerifyIn, VerifyOut
 from views.api.spec import build_document, problem_codes
 from workflow.errors import RefusalCode, RuleViolation
-from workflow.numbers import format_certificate_number
 
 VERIFY_LIMIT = 30
 VERIFY_WINDOW = timedelta(minutes=1)
@@ -63,20 +60,9 @@ def verify(body: VerifyIn) -> Result:
             ),
             headers={"Retry-After": str(retry_after)},
         )
-    election = (
-        db.session.scalar(select(Election).where(Election.code == body.election_code))
-        if body.election_code is not None
-        else current_election(db.session)
-    )
-    if election is None:
-        # Answered like an unknown number: the endpoint tells nothing about what exists.
-        db.session.commit()
-        unknown = violation_problem(RuleViolation(RefusalCode.NOT_FOUND, "unknown election"))
-        unknown.status = 404
-        raise unknown
     try:
-        serial, status = verify_certificate(
-            db.session, election, body.number, body.verification_code
+        verified = verify_certificate(
+            db.session, body.number, body.verification_code, body.election_code
         )
     except RuleViolation as violation:
         db.session.commit()
@@ -87,10 +73,10 @@ def verify(body: VerifyIn) -> Result:
     return Result(
         200,
         VerifyOut(
-            number=format_certificate_number(serial),
-            status=status,
-            election_code=election.code,
-            voting_day=election.voting_day,
+            number=verified.number,
+            status=verified.status,
+            election_code=verified.election.code,
+            voting_day=verified.election.voting_day,
         ),
     )
 

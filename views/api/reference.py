@@ -7,14 +7,22 @@ from datetime import timedelta
 from flask import url_for
 from sqlalchemy import select
 
-from models import ApiToken, Election, Locality, Precinct, Region, User, db
+from models import ApiToken, Locality, Precinct, Region, User, db
 from services.audit import Actor
-from services.elections import current_election
+from services.elections import default_election_for, visible_elections
 from services.errors import NotFound
 from services.search import fold_name
 from services.tokens import create_token, revoke_token
-from views.api.convert import election_out, locality_out, next_after, page_of, precinct_out
+from views.api.convert import (
+    election_or_current,
+    locality_out,
+    next_after,
+    page_of,
+    placement_out,
+    precinct_out,
+)
 from views.api.core import ALL_ROLES, Result, api_now, operation
+from views.api.elections import election_out
 from views.api.schemas import (
     ElectionList,
     ElectionOut,
@@ -41,6 +49,8 @@ from views.api.schemas import (
 )
 def me(actor: Actor) -> Result:
     user = db.session.get_one(User, actor.user_id)
+    current = default_election_for(db.session, actor, api_now())
+    here = None if current is None else user.placement_in(current.id)
     return Result(
         200,
         MeOut(
@@ -48,8 +58,10 @@ def me(actor: Actor) -> Result:
             username=user.username,
             full_name=user.full_name,
             role=user.role.value,
-            precinct_id=user.precinct_id,
-            territorial_commission_id=user.territorial_commission_id,
+            precinct_id=None if here is None else here.precinct_id,
+            territorial_commission_id=None if here is None else here.territorial_commission_id,
+            current_election_id=None if current is None else current.id,
+            placements=[placement_out(p) for p in user.placements],
         ),
     )
 
@@ -57,16 +69,15 @@ def me(actor: Actor) -> Result:
 @operation(
     "GET",
     "/elections",
-    summary="Elections, the current one first",
+    summary="The elections the caller sees, newest voting day first (`current` marks the one "
+    "whose window or voting day is current)",
     tag="reference",
     roles=ALL_ROLES,
     responses={200: ElectionList},
 )
 def list_elections(actor: Actor) -> Result:
-    current = current_election(db.session)
-    rows = db.session.scalars(select(Election).order_by(Election.voting_day.desc()))
-    current_id = None if current is None else current.id
-    return Result(200, ElectionList(items=[election_out(row, current_id) for row in rows]))
+    rows = visible_elections(db.session, actor)
+    return Result(200, ElectionList(items=[election_out(row, actor) for row in rows]))
 
 
 @operation(
@@ -78,11 +89,10 @@ def list_elections(actor: Actor) -> Result:
     responses={200: ElectionOut},
 )
 def get_election(actor: Actor, election_id: int) -> Result:
-    election = db.session.get(Election, election_id)
+    election = next((e for e in visible_elections(db.session, actor) if e.id == election_id), None)
     if election is None:
         raise NotFound("election")
-    current = current_election(db.session)
-    return Result(200, election_out(election, None if current is None else current.id))
+    return Result(200, election_out(election, actor))
 
 
 @operation(
@@ -95,7 +105,8 @@ def get_election(actor: Actor, election_id: int) -> Result:
     responses={200: PrecinctList},
 )
 def list_precincts(actor: Actor, query: PrecinctQuery) -> Result:
-    statement = select(Precinct)
+    election = election_or_current(actor, query.election_id)
+    statement = select(Precinct).where(Precinct.election_id == election.id)
     if query.region_kato is not None:
         statement = statement.join(Region, Region.id == Precinct.region_id).where(
             Region.kato == query.region_kato
@@ -131,7 +142,8 @@ def get_precinct(actor: Actor, precinct_id: int) -> Result:
     responses={200: LocalityList},
 )
 def list_localities(actor: Actor, query: LocalityQuery) -> Result:
-    statement = select(Locality)
+    election = election_or_current(actor, query.election_id)
+    statement = select(Locality).where(Locality.election_id == election.id)
     if query.region_kato is not None:
         statement = statement.join(Region, Region.id == Locality.region_id).where(
             Region.kato == query.region_kato

@@ -89,30 +89,192 @@ class ProblemOut(BaseModel):
 # ---------------------------------------------------------------------------------------------
 
 
+class PlacementOut(BaseModel):
+    election_id: int
+    precinct_id: int | None
+    territorial_commission_id: int | None
+
+
 class MeOut(BaseModel):
     id: int
     username: str
     full_name: str
     role: str
-    precinct_id: int | None
+    precinct_id: int | None = Field(description="Where the user works in the current election.")
     territorial_commission_id: int | None
+    current_election_id: int | None
+    placements: list[PlacementOut] = Field(
+        description="Where the user works, election by election."
+    )
+
+
+ElectionKindValue = Literal[
+    "referendum", "presidential", "mazhilis", "maslikhat", "by_election", "senate"
+]
+Phase = Literal["preparing", "issuing", "awaiting_vote", "voting", "closed"]
+# Local wall-clock times travel as HH:MM.
+WallClock = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["18:00"])]
+
+
+class CorrectionOut(BaseModel):
+    at: Instant
+    reason: str
+    changed: dict[str, list[Any]] = Field(description="Each field's value before and after.")
 
 
 class ElectionOut(BaseModel):
     id: int
     code: str
+    kind: ElectionKindValue
+    number_series: str | None = Field(
+        description="Printed before every certificate number (none for the 2022 referendum)."
+    )
     name_kk: str
     name_ru: str
     name_en: str
     voting_day: date
-    issue_opens_on: date
-    issue_deadline_on: date
+    issue_opens_on: date | None
+    issue_opens_at: str = Field(description="Local time of the issuing precinct, HH:MM.")
+    issue_deadline_on: date | None
     issue_deadline_at: str = Field(description="Local time of the issuing precinct, HH:MM.")
     voting_opens_at: str
     voting_closes_at: str
     allow_surrender: bool
     allow_return_home: bool
+    refuse_inclusion_in_home_locality: bool
+    proxy_warning_threshold: int
+    phase: Phase
     current: bool
+    corrections: list[CorrectionOut]
+
+
+class NetworkIn(Strict):
+    """Where a new election's places come from: a shipped map, or a copy of another election."""
+
+    map: Literal["kz-2022", "kz-2026"] | None = Field(
+        None, description="Regions as of June 2022 or March 2026 (then import the precincts)."
+    )
+    copy_from: Id | None = Field(None, description="Copy every place of this election.")
+    with_staff: bool = Field(True, description="With a copy: place its staff here too.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NetworkIn:
+        if (self.map is None) == (self.copy_from is None):
+            raise ValueError("one_of_map_or_copy")
+        return self
+
+
+class ElectionIn(Strict):
+    """A new election; every Policy has its default (domain.md §6)."""
+
+    code: text(40)  # type: ignore[valid-type]
+    kind: ElectionKindValue = "referendum"
+    name_kk: text(300)  # type: ignore[valid-type]
+    name_ru: text(300)  # type: ignore[valid-type]
+    name_en: text(300)  # type: ignore[valid-type]
+    voting_day: date
+    issue_opens_on: date | None = None
+    issue_opens_at: WallClock = "00:00"
+    issue_deadline_on: date | None = None
+    issue_deadline_at: WallClock = "18:00"
+    voting_opens_at: WallClock = "07:00"
+    voting_closes_at: WallClock = "20:00"
+    number_series: text(4) | None = Field(None, description="Four digits; default: chosen.")  # type: ignore[valid-type]
+    allow_surrender: bool = True
+    allow_return_home: bool = True
+    proxy_warning_threshold: int = Field(3, ge=0, le=1000)
+    refuse_inclusion_in_home_locality: bool = True
+    network: NetworkIn | None = Field(None, description="Default: an empty network.")
+
+
+class ElectionPatch(Strict):
+    """Any fields to change; once the window has opened, a correction needs its `reason`."""
+
+    code: text(40) | None = None  # type: ignore[valid-type]
+    kind: ElectionKindValue | None = None
+    name_kk: text(300) | None = None  # type: ignore[valid-type]
+    name_ru: text(300) | None = None  # type: ignore[valid-type]
+    name_en: text(300) | None = None  # type: ignore[valid-type]
+    voting_day: date | None = None
+    issue_opens_on: date | None = None
+    issue_opens_at: WallClock | None = None
+    issue_deadline_on: date | None = None
+    issue_deadline_at: WallClock | None = None
+    voting_opens_at: WallClock | None = None
+    voting_closes_at: WallClock | None = None
+    number_series: text(4) | None = None  # type: ignore[valid-type]
+    allow_surrender: bool | None = None
+    allow_return_home: bool | None = None
+    proxy_warning_threshold: int | None = Field(None, ge=0, le=1000)
+    refuse_inclusion_in_home_locality: bool | None = None
+    reason: text(1000, 0) = ""  # type: ignore[valid-type]
+
+
+RoleValue = Literal["admin", "territorial", "clerk", "checkin", "observer"]
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    role: RoleValue
+    active: bool
+    placements: list[PlacementOut]
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+
+
+class UserIn(Strict):
+    """A new account; clerks and check-in staff are placed at a precinct, territorial staff at
+    a commission (either names its election); the password is at least 10 characters."""
+
+    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,80}$")]
+    full_name: text(300)  # type: ignore[valid-type]
+    role: RoleValue
+    password: Annotated[str, Field(min_length=10, max_length=200)]
+    precinct_id: Id | None = None
+    territorial_commission_id: Id | None = None
+
+
+class PlacementIn(Strict):
+    """Place a user in one more election (or move them within it): a precinct or a commission."""
+
+    precinct_id: Id | None = None
+    territorial_commission_id: Id | None = None
+
+
+class MoveVoterIn(Strict):
+    """Re-listing: the voter goes to another precinct's list of the same election."""
+
+    to_precinct_id: Id
+    reason: text(500)  # type: ignore[valid-type]
+
+
+class NetworkOut(BaseModel):
+    regions: int
+    localities: int
+    districts: int
+    commissions: int
+    precincts: int
+    placements: int
+    unmatched_staff: list[str] = Field(description="Usernames with no matching place here.")
+
+
+class StaffCarryIn(Strict):
+    source_election_id: Id
+
+
+class AllotIn(Strict):
+    per_precinct: int = Field(ge=1, le=100_000)
+    first_serial: int | None = Field(None, ge=1, le=99_999_999)
+
+
+class AllotOut(BaseModel):
+    ranges: int
+    first: int = Field(description="First serial handed down (0 when nothing was).")
+    last: int
 
 
 class ElectionList(BaseModel):
@@ -147,6 +309,7 @@ class Page(Strict):
 
 
 class PrecinctQuery(Page):
+    election_id: Id | None = Field(None, description="Default: the caller's current election.")
     region_kato: Annotated[str, Field(pattern=r"^[0-9]{9}$")] | None = None
     number: Id | None = None
 
@@ -159,6 +322,7 @@ class PrecinctList(BaseModel):
 
 
 class LocalityQuery(Page):
+    election_id: Id | None = Field(None, description="Default: the caller's current election.")
     region_kato: Annotated[str, Field(pattern=r"^[0-9]{9}$")] | None = None
     name: text(100) | None = None  # type: ignore[valid-type]
 
@@ -353,6 +517,11 @@ class PresentIn(Strict):
     number: text(20) | None = Field(None, examples=["00000001-7"])  # type: ignore[valid-type]
     verification_code: text(16) | None = None  # type: ignore[valid-type]
     qr: text(400) | None = Field(None, description="The text a scanner reads from the QR code.")  # type: ignore[valid-type]
+    election_id: Id | None = Field(
+        None,
+        description="The election this desk takes certificates in for. Default: the caller's "
+        "current one. A certificate of another election is refused as `wrong_election`.",
+    )
 
     @model_validator(mode="after")
     def _one_way(self) -> PresentIn:
@@ -390,6 +559,7 @@ class InclusionOut(BaseModel):
 
 class InclusionQuery(Page):
     precinct_id: Id | None = None
+    election_id: Id | None = None
 
 
 class InclusionList(BaseModel):
@@ -450,8 +620,13 @@ class TerritoryReconciliationOut(BaseModel):
     balanced: bool
 
 
+class ElectionQuery(Strict):
+    election_id: Id | None = Field(None, description="Default: the caller's current election.")
+
+
 class FiguresQuery(Strict):
     region_kato: Annotated[str, Field(pattern=r"^[0-9]{9}$")] | None = None
+    election_id: Id | None = None
 
 
 class PrecinctFiguresOut(BaseModel):
@@ -473,11 +648,18 @@ class FiguresOut(BaseModel):
 
 
 class ImportIn(BaseModel):
-    """multipart/form-data: `file` (the CSV) and optionally `skip_errors`."""
+    """multipart/form-data: `file` (the CSV), and optionally `election_id` (default: the
+    caller's current election), `mode` and `skip_errors`."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="ignore")
 
     file: Any = Field(json_schema_extra={"type": "string", "format": "binary"})
+    election_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    mode: Literal["add", "amend", "replace"] = Field(
+        "add",
+        description="add: new rows only; amend: also change existing rows; replace (voter "
+        "lists): the file becomes the list.",
+    )
     skip_errors: bool = False
 
     @field_validator("skip_errors", mode="before")
@@ -498,6 +680,8 @@ class ImportIn(BaseModel):
 class ImportJobOut(BaseModel):
     id: int
     kind: Literal["precincts", "voters"]
+    election_id: int | None
+    mode: Literal["add", "amend", "replace"]
     status: Literal["queued", "running", "done", "failed"]
     file_name: str
     skip_errors: bool
@@ -547,7 +731,9 @@ class TokenList(BaseModel):
 class VerifyIn(Strict):
     number: text(20) = Field(examples=["00000001-7"])  # type: ignore[valid-type]
     verification_code: text(16)  # type: ignore[valid-type]
-    election_code: text(40) | None = Field(None, description="Default: the current election.")  # type: ignore[valid-type]
+    election_code: text(40) | None = Field(  # type: ignore[valid-type]
+        None, description="Optional: the number's series already names its election."
+    )
 
 
 class VerifyOut(BaseModel):

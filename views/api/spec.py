@@ -38,6 +38,9 @@ IDEMPOTENCY_KEY_PATTERN = r"^[ -~]*[!-~][ -~]*$"
 OTHER_CODES = {
     "unauthenticated": "No valid bearer token.",
     "invalid_input": "A field is missing or malformed; `errors` names each field.",
+    "invalid_election": "The election's data or the change is refused; `errors` names each "
+    "field (the calendar's checks, a correction without its reason, a field frozen once the "
+    "window opened, a closed election).",
     "malformed_json": "The body is not JSON.",
     "unsupported_media_type": "The body is not of the declared media type.",
     "idempotency_key_missing": "A POST came without an Idempotency-Key header.",

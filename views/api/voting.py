@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from models import Certificate, Election, Inclusion, Precinct, Role, db
 from services.audit import Actor
 from services.documents import print_supplementary_list
-from services.scope import scoped
-from services.sealing import Presented, election_seal, read_presented
+from services.errors import NotFound
+from services.scope import placed_precinct, scoped
+from services.sealing import Presented, election_seal, read_presented, seals_in
 from services.voting_day import PresentationOutcome, present_certificate, record_unreadable_seal
 from views.api.convert import (
     election_or_current,
@@ -23,7 +23,7 @@ from views.api.convert import (
     readable_precinct,
 )
 from views.api.core import Result, api_now, operation, problem_result
-from views.api.problems import Problem, violation_problem
+from views.api.problems import violation_problem
 from views.api.schemas import (
     HolderOut,
     InclusionList,
@@ -34,13 +34,13 @@ from views.api.schemas import (
 from views.checkin import explain_refusal
 from workflow.errors import RuleViolation
 from workflow.iin import mask_iin
-from workflow.numbers import format_certificate_number
 
 STAFF = frozenset({Role.CLERK.value, Role.CHECKIN.value})
 READERS = frozenset(
     {Role.CLERK.value, Role.CHECKIN.value, Role.TERRITORIAL.value, Role.ADMIN.value}
 )
 PRESENT_REFUSALS = (
+    "wrong_election",
     "not_voting_hours",
     "not_found",
     "forged",
@@ -52,20 +52,22 @@ PRESENT_REFUSALS = (
 )
 
 
-def _desk(actor: Actor) -> tuple[Election, Precinct]:
-    election = election_or_current(None)
-    precinct = db.session.get(Precinct, actor.precinct_id) if actor.precinct_id else None
-    if precinct is None:  # pragma: no cover - staff roles always have a precinct
-        raise Problem(404, "not_found", _("There is no such record."))
+def _desk(actor: Actor, election_id: int | None) -> tuple[Election, Precinct]:
+    """The election the desk works in (named, or the caller's current one) and its precinct."""
+    election = election_or_current(actor, election_id)
+    precinct = placed_precinct(db.session, actor, election.id)
+    if precinct is None:
+        raise NotFound("precinct")
     return election, precinct
 
 
 def _present(actor: Actor, body: PresentIn, *, confirm: bool) -> Result:
-    election, precinct = _desk(actor)
-    seal = election_seal(Path(current_app.instance_path), election.code)
+    election, precinct = _desk(actor, body.election_id)
+    folder = Path(current_app.instance_path)
+    seal = election_seal(folder, election.code)
     if body.qr is not None:
         try:
-            presented = read_presented(body.qr, seal)
+            presented = read_presented(body.qr, seal, seals_in(db.session, folder))
         except RuleViolation as violation:
             record_unreadable_seal(
                 db.session,
@@ -113,7 +115,7 @@ def _answer(outcome: PresentationOutcome, precinct: Precinct, *, confirm: bool) 
         holder=HolderOut(
             full_name=certificate.voter.full_name,
             iin_masked=mask_iin(certificate.voter.iin),
-            certificate_number=format_certificate_number(certificate.serial),
+            certificate_number=certificate.number,
             home_precinct=precinct_ref(certificate.precinct),
             issued_at=certificate.issued_at,
         ),
@@ -166,7 +168,7 @@ def checkin(actor: Actor, body: PresentIn) -> Result:
     responses={200: InclusionList},
 )
 def list_inclusions(actor: Actor, query: InclusionQuery) -> Result:
-    election = election_or_current(None)
+    election = election_or_current(actor, query.election_id)
     statement = (
         scoped(select(Inclusion), Inclusion.precinct_id, actor)
         .options(selectinload(Inclusion.certificate).selectinload(Certificate.voter))
@@ -188,6 +190,6 @@ def list_inclusions(actor: Actor, query: InclusionQuery) -> Result:
 )
 def supplementary_pdf(actor: Actor, precinct_id: int) -> Result:
     precinct = readable_precinct(actor, precinct_id)
-    election = election_or_current(None)
+    election = db.session.get_one(Election, precinct.election_id)
     body = print_supplementary_list(db.session, election, precinct)
     return Result(200, body, content_type="application/pdf")

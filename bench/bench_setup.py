@@ -1,0 +1,321 @@
+"""Setting up a national election from nothing, through the commands an administrator runs.
+
+    python -m bench.bench_setup [--precincts N] [--voters N] [--no-pg | --pg URL] [--quick]
+
+Each step is the real `flask` command in a process of its own (time and peak memory are its own):
+`create-election --map kz-2026`, `import-precincts` (N precincts over the 20 regions),
+`import-voters` (generated voters with valid, unique IINs), `allot-stock` (one range per
+precinct). The floor, measured in the same run on the same database, is the plainest bulk load of
+the same voter rows into a bare table of the same columns: COPY on PostgreSQL, one executemany
+INSERT on SQLite. Compare the ratio, not the seconds: the machine is shared and noisy.
+
+Defaults: 10,000 precincts and 1,000,000 voters (the issue's setup); `--quick` is 500 and
+20,000. PostgreSQL comes from --pg, else BENCH_DATABASE_URL, else TEST_DATABASE_URL: the bench
+creates a database of its own beside it and drops it at the end. Prints figures, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import random
+import secrets
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from maps import REGIONS_2026  # noqa: E402
+from services.importing import PRECINCT_COLUMNS, VOTER_COLUMNS  # noqa: E402
+from workflow.iin import build_iin  # noqa: E402
+
+SURNAMES = ("Нұрланов", "Сейітова", "Петрова", "Жанұзақов", "Иванова", "Әлиев", "Қасымова")
+GIVEN = ("Асқар", "Айгүл", "Мария", "Ербол", "Ольга", "Данияр", "Гүлнар")
+LOCALITIES_PER_REGION = 40
+# Regions whose KATO code is a republican city: one locality each, under the city's own code.
+CITIES = {"710000000", "750000000", "790000000"}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    label: str
+    seconds: float
+    peak_mib: float
+    rows: int
+
+    def rate(self, startup: float = 0.0) -> float:
+        working = self.seconds - startup
+        return self.rows / working if working > 0 else 0.0
+
+
+def precinct_rows(count: int) -> list[list[str]]:
+    """`count` precincts spread over the 2026 regions, ~40 localities per oblast."""
+    rows = []
+    regions = list(REGIONS_2026)
+    for index in range(count):
+        region = regions[index % len(regions)]
+        number = index // len(regions) + 1
+        if region.kato in CITIES:
+            locality = region.kato
+            name = region.name_ru.replace("город ", "")
+            kind = "city"
+        else:
+            place = number % LOCALITIES_PER_REGION + 1
+            locality = f"{region.kato[:2]}{place:04d}100"
+            name = f"Село {place} ({region.name_ru})"
+            kind = "village"
+        commission = f"Территориальная комиссия {region.kato[:2]}-{number % 20 + 1}"
+        rows.append(
+            [
+                region.kato,
+                locality,
+                name,
+                name,
+                kind,
+                "",
+                "",
+                "",
+                str(number),
+                f"{number} мекенжай",
+                f"адрес {number}",
+                commission,
+                commission,
+            ]
+        )
+    return rows
+
+
+def voter_rows(count: int, precincts: list[list[str]], seed: int = 2026) -> list[list[str]]:
+    """Valid, unique IINs (birth date, sex, serial and check digit), spread over the precincts."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    rows = []
+    start = date(1935, 1, 1)
+    while len(rows) < count:
+        born = start + timedelta(days=rng.randrange(25_000))
+        iin = build_iin(born, rng.random() < 0.5, rng.randrange(10_000))
+        if iin is None or iin in seen:
+            continue
+        seen.add(iin)
+        precinct = precincts[len(rows) % len(precincts)]
+        rows.append(
+            [
+                precinct[0],
+                precinct[8],
+                iin,
+                rng.choice(SURNAMES),
+                rng.choice(GIVEN),
+                "",
+                born.isoformat(),
+                f"ул. Абая, {rng.randrange(1, 200)}",
+            ]
+        )
+    return rows
+
+
+def write_csv(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def flask(database_url: str, instance: Path, *args: str) -> Step:
+    """One `flask` command in a fresh process: wall time and the child's peak RSS."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "KUELIK_INSTANCE_PATH": str(instance),
+        "KUELIK_CLOCK_START": "2026-01-10T10:00:00+05:00",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("FLASK_APP", None)
+    with tempfile.TemporaryFile() as output:
+        started = time.perf_counter()
+        child = subprocess.Popen(  # noqa: S603 - our own interpreter and commands
+            [sys.executable, "-m", "flask", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        # The child's own high-water mark, read while it runs: rusage would count the pages
+        # of this (large) bench process that the child was forked from.
+        peak_kib = 0
+        status = Path(f"/proc/{child.pid}/status")
+        while child.poll() is None:
+            peak_kib = max(peak_kib, _high_water_kib(status))
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        if child.returncode != 0:
+            output.seek(0)
+            raise SystemExit(f"flask {' '.join(args[:2])} failed:\n{output.read().decode()}")
+    return Step(args[0], seconds, peak_kib / 1024, 0)
+
+
+def _high_water_kib(status: Path) -> int:
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def floor_sqlite(path: Path, rows: list[list[str]]) -> float:
+    """The plainest load of the same rows: one executemany INSERT into a bare table."""
+    connection = sqlite3.connect(path)
+    connection.execute(f"CREATE TABLE bare ({', '.join(c + ' TEXT' for c in VOTER_COLUMNS)})")
+    marks = ", ".join("?" for _ in VOTER_COLUMNS)
+    started = time.perf_counter()
+    with connection:
+        connection.executemany(f"INSERT INTO bare VALUES ({marks})", rows)
+    seconds = time.perf_counter() - started
+    connection.close()
+    return seconds
+
+
+def floor_postgres(url: str, rows: list[list[str]]) -> float:
+    """COPY of the same rows into a bare table of the bench's database."""
+    import psycopg
+
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain) as connection:
+        connection.execute(f"CREATE TABLE bare ({', '.join(c + ' text' for c in VOTER_COLUMNS)})")
+        started = time.perf_counter()
+        with connection.cursor().copy(f"COPY bare ({', '.join(VOTER_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        connection.commit()
+        return time.perf_counter() - started
+
+
+def setup_election(label: str, url: str, folder: Path, precincts: int, voters: int) -> None:
+    instance = folder / f"instance-{label}"
+    instance.mkdir()
+    precinct_data = precinct_rows(precincts)
+    voter_data = voter_rows(voters, precinct_data)
+    precinct_file = write_csv(folder / "precincts.csv", PRECINCT_COLUMNS, precinct_data)
+    voter_file = write_csv(folder / "voters.csv", VOTER_COLUMNS, voter_data)
+    steps = [
+        flask(url, instance, "db", "upgrade"),
+        # How long a command takes to start the app and stop, doing nothing: part of every
+        # step below, and left out of the rates.
+        flask(url, instance, "routes"),
+        flask(
+            url,
+            instance,
+            "create-election",
+            "nat2026",
+            "--kind",
+            "mazhilis",
+            "--name-kk",
+            "Мәжіліс сайлауы",
+            "--name-ru",
+            "Выборы в Мажилис",
+            "--name-en",
+            "Mazhilis election",
+            "--voting-day",
+            "2026-04-19",
+            "--opens",
+            "2026-04-03",
+            "--deadline",
+            "2026-04-18",
+            "--map",
+            "kz-2026",
+        ),
+        flask(url, instance, "import-precincts", "--election", "nat2026", str(precinct_file)),
+        flask(url, instance, "import-voters", "--election", "nat2026", str(voter_file)),
+        flask(url, instance, "allot-stock", "--election", "nat2026", "--per-precinct", "100"),
+    ]
+    rows = {"import-precincts": precincts, "import-voters": voters, "allot-stock": precincts}
+    steps = [
+        Step(step.label, step.seconds, step.peak_mib, rows.get(step.label, 0)) for step in steps
+    ]
+    if label == "SQLite":
+        floor = floor_sqlite(folder / "floor.sqlite", voter_data)
+    else:
+        floor = floor_postgres(url, voter_data)
+    setup = sum(step.seconds for step in steps[2:])
+    startup = steps[1].seconds
+    print(f"\n{label}: {precincts:,} precincts, {voters:,} voters")
+    for step in steps:
+        rate = f"{step.rate(startup):>12,.0f} rows/s" if step.rows else " " * 19
+        print(
+            f"  {step.label:<18} {step.seconds:>8.1f} s {rate}   peak RSS {step.peak_mib:>6.0f} MiB"
+        )
+    print(
+        f"  {'setup in all':<18} {setup:>8.1f} s (create-election to allot-stock; rates leave "
+        f"out the {startup:.1f} s each command takes to start)"
+    )
+    voter_step = next(step for step in steps if step.label == "import-voters")
+    print(
+        f"  floor: bare bulk load of the voter rows {floor:.1f} s = {voters / floor:,.0f} rows/s;"
+        f" import-voters (less start-up) / floor = {(voter_step.seconds - startup) / floor:.1f}x"
+    )
+
+
+def postgres_url(given: str | None) -> str | None:
+    return given or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--precincts", type=int)
+    parser.add_argument("--voters", type=int)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--pg")
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args()
+    precincts = args.precincts or (500 if args.quick else 10_000)
+    voters = args.voters or (20_000 if args.quick else 1_000_000)
+    machine = f"{platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
+    print(f"bench_setup on {machine}")
+    with tempfile.TemporaryDirectory(prefix="kuelik-bench-setup-") as scratch:
+        folder = Path(scratch)
+        if not args.no_sqlite:
+            sqlite_folder = folder / "sqlite"
+            sqlite_folder.mkdir()
+            setup_election(
+                "SQLite",
+                f"sqlite:///{sqlite_folder / 'bench.sqlite'}",
+                sqlite_folder,
+                precincts,
+                voters,
+            )
+        server = None if args.no_pg else postgres_url(args.pg)
+        if server is None:
+            return
+        base = make_url(server.replace("postgresql://", "postgresql+psycopg://", 1))
+        name = f"kuelik_bench_setup_{secrets.token_hex(3)}"
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            pg_folder = folder / "postgres"
+            pg_folder.mkdir()
+            url = base.set(database=name).render_as_string(hide_password=False)
+            setup_election("PostgreSQL", url, pg_folder, precincts, voters)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -74,6 +74,24 @@ def form_key(html: str) -> str:
 
 SignIn = Callable[[str], FlaskClient]
 
+# The 2022 referendum of make_world as its edit screen posts it (a correction adds a reason).
+ELECTION_2022_FORM: dict[str, str] = {
+    "code": "ref2022",
+    "kind": "referendum",
+    "number_series": "",
+    "name_kk": "Референдум",
+    "name_ru": "Референдум",
+    "name_en": "Referendum",
+    "voting_day": "2022-06-05",
+    "issue_opens_on": "2022-05-20",
+    "issue_opens_at": "00:00",
+    "issue_deadline_on": "2022-06-04",
+    "issue_deadline_at": "18:00",
+    "voting_opens_at": "07:00",
+    "voting_closes_at": "20:00",
+    "proxy_warning_threshold": "3",
+}
+
 
 @pytest.fixture
 def sign_in(app: Flask, world: World) -> SignIn:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from models import AuditEvent, Election, Precinct, Role, User
 from services.cases import ApplicationInput, apply_for_certificate, issue_certificate
 from tests.factories import World, make_voter
-from tests.views.conftest import SignIn, csrf_token
+from tests.views.conftest import ELECTION_2022_FORM, SignIn, csrf_token
 
 
 def _user(session: Session, username: str) -> User:
@@ -108,23 +108,7 @@ def test_territorial_commission_creates_resets_moves_and_deactivates_a_clerk(
 
 # The 2022 referendum's settings as the edit screen posts them; the test clock (25 May 2022) is
 # inside its window, so any change there is a correction.
-ELECTION_2022 = {
-    "code": "ref2022",
-    "kind": "referendum",
-    "number_series": "",
-    "name_kk": "Референдум",
-    "name_ru": "Референдум",
-    "name_en": "Referendum",
-    "voting_day": "2022-06-05",
-    "issue_opens_on": "2022-05-20",
-    "issue_opens_at": "00:00",
-    "issue_deadline_on": "2022-06-04",
-    "issue_deadline_at": "18:00",
-    "voting_opens_at": "07:00",
-    "voting_closes_at": "20:00",
-    "allow_surrender": "y",
-    "proxy_warning_threshold": "5",
-}
+ELECTION_2022 = {**ELECTION_2022_FORM, "allow_surrender": "y", "proxy_warning_threshold": "5"}
 REASON = "CEC resolution No. 12 of 24 May 2022"
 
 

@@ -68,7 +68,7 @@ from services.elections import ElectionInput, create_election
 from services.network import copy_network
 from services.sealing import election_seal, seal_certificate
 from tests.factories import World, make_iin, make_voter
-from tests.views.conftest import PASSWORD, SignIn, csrf_token, form_key
+from tests.views.conftest import ELECTION_2022_FORM, PASSWORD, SignIn, csrf_token, form_key
 from tests.views.fuzzing import (
     IINS,
     NAMES,
@@ -1621,23 +1621,7 @@ class Pin:
     rejected: bool  # True: the database must not change
 
 
-# The 2022 referendum as its edit screen shows it (a correction needs a reason on top).
-ELECTION_2022: dict[str, str] = {
-    "code": "ref2022",
-    "kind": "referendum",
-    "number_series": "",
-    "name_kk": "Референдум",
-    "name_ru": "Референдум",
-    "name_en": "Referendum",
-    "voting_day": "2022-06-05",
-    "issue_opens_on": "2022-05-20",
-    "issue_opens_at": "00:00",
-    "issue_deadline_on": "2022-06-04",
-    "issue_deadline_at": "18:00",
-    "voting_opens_at": "07:00",
-    "voting_closes_at": "20:00",
-    "proxy_warning_threshold": "3",
-}
+ELECTION_2022 = ELECTION_2022_FORM
 NEW_USER = {
     "username": "nul.user",
     "role": "observer",

@@ -5,9 +5,10 @@
 Each step is the real `flask` command in a process of its own (time and peak memory are its own):
 `create-election --map kz-2026`, `import-precincts` (N precincts over the 20 regions),
 `import-voters` (generated voters with valid, unique IINs), `allot-stock` (one range per
-precinct). The floor, measured in the same run on the same database, is the plainest bulk load of
-the same voter rows into a bare table of the same columns: COPY on PostgreSQL, one executemany
-INSERT on SQLite. Compare the ratio, not the seconds: the machine is shared and noisy.
+precinct), then `import-voters` once more with 1% more voters, into the full list (the path of
+every later import). The floor, measured in the same run on the same database, is the plainest
+bulk load of the same voter rows into a bare table of the same columns: COPY on PostgreSQL, one
+executemany INSERT on SQLite. Compare the ratio, not the seconds: the machine is shared and noisy.
 
 Defaults: 10,000 precincts and 1,000,000 voters (the issue's setup); `--quick` is 500 and
 20,000. PostgreSQL comes from --pg, else BENCH_DATABASE_URL, else TEST_DATABASE_URL: the bench
@@ -208,9 +209,14 @@ def setup_election(label: str, url: str, folder: Path, precincts: int, voters: i
     instance = folder / f"instance-{label}"
     instance.mkdir()
     precinct_data = precinct_rows(precincts)
-    voter_data = voter_rows(voters, precinct_data)
+    # One draw for both files, so the later voters' IINs are new to the list.
+    later = max(1, voters // 100)
+    everyone = voter_rows(voters + later, precinct_data)
+    voter_data, later_data = everyone[:voters], everyone[voters:]
     precinct_file = write_csv(folder / "precincts.csv", PRECINCT_COLUMNS, precinct_data)
     voter_file = write_csv(folder / "voters.csv", VOTER_COLUMNS, voter_data)
+    later_file = write_csv(folder / "later.csv", VOTER_COLUMNS, later_data)
+    load_before = os.getloadavg()[0]
     steps = [
         flask(url, instance, "db", "upgrade"),
         # How long a command takes to start the app and stop, doing nothing: part of every
@@ -242,6 +248,9 @@ def setup_election(label: str, url: str, folder: Path, precincts: int, voters: i
         flask(url, instance, "import-voters", "--election", "nat2026", str(voter_file)),
         flask(url, instance, "allot-stock", "--election", "nat2026", "--per-precinct", "100"),
     ]
+    # The same command once the list is full: the path every later import takes.
+    again = flask(url, instance, "import-voters", "--election", "nat2026", str(later_file))
+    load_after = os.getloadavg()[0]
     rows = {"import-precincts": precincts, "import-voters": voters, "allot-stock": precincts}
     steps = [
         Step(step.label, step.seconds, step.peak_mib, rows.get(step.label, 0)) for step in steps
@@ -267,6 +276,12 @@ def setup_election(label: str, url: str, folder: Path, precincts: int, voters: i
         f"  floor: bare bulk load of the voter rows {floor:.1f} s = {voters / floor:,.0f} rows/s;"
         f" import-voters (less start-up) / floor = {(voter_step.seconds - startup) / floor:.1f}x"
     )
+    again_rate = later / (again.seconds - startup) if again.seconds > startup else 0.0
+    print(
+        f"  then {later:,} more voters into the full list: {again.seconds:.1f} s = "
+        f"{again_rate:,.0f} rows/s (first import: {voter_step.rate(startup):,.0f} rows/s)"
+    )
+    print(f"  load average (1 min) {load_before:.2f} before, {load_after:.2f} after")
 
 
 def postgres_url(given: str | None) -> str | None:

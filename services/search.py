@@ -134,3 +134,28 @@ def voter_search_key(surname: str, given_name: str, patronymic: str | None) -> s
     """
     folded = (fold_name(part) for part in (surname, given_name, patronymic or ""))
     return " ".join(part for part in folded if part)[:SEARCH_KEY_LENGTH]
+
+
+class SearchKeys:
+    """`voter_search_key` for a list of millions: each distinct name part is folded once.
+
+    Names repeat (a country has far fewer surnames than voters), so a plain dict beats the
+    shared LRU; it is emptied when full, which bounds its memory whatever the list holds.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self._folded: dict[str, str] = {}
+
+    def key(self, surname: str, given_name: str, patronymic: str | None) -> str:
+        folded = self._folded
+        parts = []
+        for part in (surname, given_name, patronymic or ""):
+            fold = folded.get(part)
+            if fold is None:
+                if len(folded) >= self.limit:
+                    folded.clear()
+                fold = folded[part] = fold_name(part)
+            if fold:
+                parts.append(fold)
+        return " ".join(parts)[:SEARCH_KEY_LENGTH]

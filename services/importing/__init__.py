@@ -56,13 +56,20 @@ in `add` mode and an update in `amend` and `replace`.
 How an import runs
 ==================
 
-The file is read twice, one row at a time. Pass 1 checks every row and collects errors; if there
-is any error and errors are not to be skipped, nothing is written. Pass 2 reads the file again and
-inserts the good rows in batches, in the caller's transaction (the caller commits once, so the
-import is all or nothing). Memory stays bounded whatever the file's size: one batch of rows, the
-reference lookups (regions, precincts) and, for voters, one integer per IIN seen, which
-duplicate detection cannot do without (roughly 70 bytes a row: 7 MB per 100,000 voters). The first
-import into an empty list skips the look-up of entries already on it: there are none.
+If any row is wrong and errors are not to be skipped, nothing is written; otherwise the good rows
+are, in the caller's transaction (the caller commits once, so the import is all or nothing).
+
+A voter list is read once, a row at a time. Each row is checked in Python (the IIN's date and
+check digit, the birth date, lengths, the precinct) and streams into a working table of the
+import's own (PostgreSQL's COPY; batched inserts on SQLite). The database then finds the repeated
+IINs (a window over the staged rows) and the entries already on the list (a join), and writes
+the list in two statements: an UPDATE of the entries the file names again and an INSERT of the
+rest. Memory holds one row, the election's regions and precincts, the first
+MAX_REPORTED_ERRORS errors and a bounded cache of folded names, whatever the file's size; on
+PostgreSQL a large import ends with ANALYZE, so the planner knows the list's new size.
+
+A precinct file (thousands of rows, not millions) is read twice: pass 1 checks every row, pass 2
+reads the file again and writes the good rows in batches.
 
 Error reasons are in English and never carry a name or a clear IIN, so a report can be pasted into
 a ticket: a row is named by its line number, an IIN at most in its masked form.

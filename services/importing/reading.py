@@ -125,6 +125,60 @@ def file_name(source: Source) -> str:
     return Path(str(getattr(source, "name", "stream"))).name
 
 
+@dataclass(frozen=True, slots=True)
+class Header:
+    """Where each column of an import's format is in the file, and how wide a row must be."""
+
+    index: dict[str, int]
+    width: int
+    # Optional columns the file does not have: they read as empty on every row.
+    absent: tuple[str, ...]
+
+
+def read_header(
+    reader: Any, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Header | Checked:
+    """The header of a `csv.reader`, or why the file cannot be this import's format."""
+    try:
+        header = next(reader, None)
+    except (csv.Error, UnicodeDecodeError) as error:
+        return Checked(1, None, (_unreadable(1, error),), is_row=False)
+    if header is None:
+        return Checked(1, None, (RowError(1, "file", "the file is empty: no header row"),), False)
+    names = [name.strip().lstrip("\ufeff") for name in header]
+    header_errors = [
+        RowError(1, name, "column appears more than once")
+        for name in sorted({name for name in names if names.count(name) > 1})
+    ] + [RowError(1, column, "missing column") for column in columns if column not in names]
+    if header_errors:
+        return Checked(1, None, tuple(header_errors), is_row=False)
+    index = {name: position for position, name in enumerate(names)}
+    return Header(index, len(names), tuple(column for column in optional if column not in names))
+
+
+def raw_rows(reader: Any, header: Header) -> Iterator[tuple[int, list[str]] | Checked]:
+    """Data rows as (line, fields) in file order; a row of the wrong width is an error row and
+    an unreadable stretch of the file ends the reading. Blank lines are skipped."""
+    width = header.width
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, UnicodeDecodeError) as error:
+            line = reader.line_num + 1
+            yield Checked(line, None, (_unreadable(line, error),), is_row=False)
+            return
+        if not row:
+            continue
+        line = reader.line_num
+        if len(row) != width:
+            reason = f"the row has {len(row)} fields, the header {width}"
+            yield Checked(line, None, (RowError(line, "row", reason),))
+            continue
+        yield line, row
+
+
 def read_rows(
     stream: IO[str], columns: tuple[str, ...], optional: tuple[str, ...] = ()
 ) -> Iterator[Checked]:
@@ -132,44 +186,19 @@ def read_rows(
 
     An optional column missing from the header reads as empty on every row.
     """
-    reader = csv.DictReader(stream)
-    try:
-        header = reader.fieldnames
-    except (csv.Error, UnicodeDecodeError) as error:
-        yield Checked(1, None, (_unreadable(1, error),), is_row=False)
+    reader = csv.reader(stream)
+    header = read_header(reader, columns, optional)
+    if isinstance(header, Checked):
+        yield header
         return
-    if header is None:
-        yield Checked(1, None, (RowError(1, "file", "the file is empty: no header row"),), False)
-        return
-    names = [name.strip().lstrip("\ufeff") for name in header]
-    reader.fieldnames = names
-    header_errors = [
-        RowError(1, name, "column appears more than once")
-        for name in sorted({name for name in names if names.count(name) > 1})
-    ] + [RowError(1, column, "missing column") for column in columns if column not in names]
-    if header_errors:
-        yield Checked(1, None, tuple(header_errors), is_row=False)
-        return
-    present = tuple(column for column in optional if column in names)
-    absent = {column: "" for column in optional if column not in names}
-    width = len(names)
-    while True:
-        try:
-            raw = next(reader)
-        except StopIteration:
-            return
-        except (csv.Error, UnicodeDecodeError) as error:
-            line = reader.line_num + 1
-            yield Checked(line, None, (_unreadable(line, error),), is_row=False)
-            return
-        line = reader.line_num
-        if None in raw or any(value is None for value in raw.values()):
-            count = width + len(raw.get(None) or ()) - sum(v is None for v in raw.values())
-            reason = f"the row has {count} fields, the header {width}"
-            yield Checked(line, None, (RowError(line, "row", reason),))
+    wanted = [(name, header.index[name]) for name in (*columns, *optional) if name in header.index]
+    absent = dict.fromkeys(header.absent, "")
+    for item in raw_rows(reader, header):
+        if isinstance(item, Checked):
+            yield item
             continue
-        values = {name: raw[name].strip() for name in (*columns, *present)}
-        yield Checked(line, values | absent)
+        line, row = item
+        yield Checked(line, {name: row[position].strip() for name, position in wanted} | absent)
 
 
 def _unreadable(line: int, error: Exception) -> RowError:
@@ -248,16 +277,39 @@ class Reference:
         self.commission_ids = commission_ids
         self._regions: dict[str, int | None] = {}
         self._precincts: dict[int, dict[int, int]] = {}
+        # Set by `preload`: the caches then hold everything, and nothing is queried.
+        self._complete = False
+
+    def preload(self) -> None:
+        """Read every region and precinct in scope now: an import streaming over the connection
+        (PostgreSQL's COPY) cannot query it until the stream ends."""
+        self._regions = {
+            str(kato): int(region_id)
+            for kato, region_id in self.session.execute(
+                select(Region.kato, Region.id).where(Region.election_id == self.election_id)
+            )
+        }
+        statement = select(Precinct.region_id, Precinct.number, Precinct.id).where(
+            Precinct.election_id == self.election_id
+        )
+        if self.commission_ids is not None:
+            statement = statement.where(
+                Precinct.territorial_commission_id.in_(sorted(self.commission_ids))
+            )
+        self._precincts = {rid: {} for rid in self._regions.values() if rid is not None}
+        for region_id, number, precinct_id in self.session.execute(statement):
+            self._precincts.setdefault(int(region_id), {})[int(number)] = int(precinct_id)
+        self._complete = True
 
     def region_id(self, kato: str) -> int | None:
-        if kato not in self._regions:
+        if kato not in self._regions and not self._complete:
             self._regions[kato] = self.session.scalar(
                 select(Region.id).where(Region.election_id == self.election_id, Region.kato == kato)
             )
-        return self._regions[kato]
+        return self._regions.get(kato)
 
     def precinct_id(self, region_id: int, number: int) -> int | None:
-        if region_id not in self._precincts:
+        if region_id not in self._precincts and not self._complete:
             statement = select(Precinct.number, Precinct.id).where(Precinct.region_id == region_id)
             if self.commission_ids is not None:
                 statement = statement.where(

@@ -1038,3 +1038,159 @@ def test_an_import_just_before_the_window_opens_is_accepted(
 
     assert result.exit_code == 0, result.output
     assert "Read 1 rows: imported 1, skipped 0." in result.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# Voters: what the database finds (repeats, entries already listed), into an empty or full list
+# --------------------------------------------------------------------------------------------
+
+
+def voter_stream(rows: Iterable[Row]) -> io.StringIO:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(VOTER_COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer
+
+
+@pytest.fixture
+def full_list(session: Session, world: World) -> list[VoterEntry]:
+    """Forty voters already on the 2022 list."""
+    summary = import_voters(
+        session,
+        voter_stream(generated_voters(world, 40)),
+        election_id=world.election.id,
+        now=BEFORE_WINDOW,
+    )
+    session.commit()
+    assert summary.imported == 40
+    return list(session.scalars(select(VoterEntry).order_by(VoterEntry.id)))
+
+
+def tangled_rows(world: World, listed: VoterEntry) -> tuple[list[Row], dict[str, str]]:
+    """Rows whose errors the row check and the database find together, and the IINs used."""
+    iins = {
+        "a": make_iin(date(1970, 3, 4)),
+        "b": make_iin(date(1971, 5, 6), male=False),
+        "c": make_iin(date(1972, 7, 8)),
+    }
+    rows: list[Row] = [
+        voter(world.almaty_almaly, iins["a"], date(1970, 3, 4), surname=""),  # 2: own error
+        voter(world.almaty_almaly, iins["a"], date(1970, 3, 4)),  # 3: repeat of a bad row
+        voter(world.oral_precinct, listed.iin, listed.birth_date, surname="Жаңа"),  # 4: listed
+        voter(world.oral_precinct, iins["b"], date(1971, 5, 6)),  # 5: good
+        voter(world.oral_precinct, iins["b"], date(1971, 5, 6), address=""),  # 6: both
+        voter(world.derkul_precinct, iins["c"], date(1972, 7, 8)),  # 7: good
+    ]
+    return rows, iins
+
+
+TANGLED_ERRORS = [
+    "line 2: surname: required",
+    "line 3: iin: IIN {a} appears earlier in the file",
+    "line 4: iin: IIN {listed} is already on this election's list",
+    "line 6: address: required",
+    "line 6: iin: IIN {b} appears earlier in the file",
+]
+
+
+def masked(iins: dict[str, str], listed: VoterEntry) -> dict[str, str]:
+    return {
+        name: f"{iin[:6]}••••{iin[10:]}" for name, iin in {**iins, "listed": listed.iin}.items()
+    }
+
+
+def test_errors_found_by_the_rows_and_by_the_database_come_in_line_order_into_a_full_list(
+    session: Session, world: World, full_list: list[VoterEntry]
+) -> None:
+    rows, iins = tangled_rows(world, full_list[7])
+    before = tables_snapshot(session)
+
+    summary = import_voters(
+        session, voter_stream(rows), election_id=world.election.id, now=BEFORE_WINDOW
+    )
+
+    names = masked(iins, full_list[7])
+    assert [str(error) for error in summary.errors] == [
+        line.format(**names) for line in TANGLED_ERRORS
+    ]
+    assert (summary.read, summary.invalid, summary.error_count) == (6, 4, 5)
+    assert (summary.imported, summary.updated, summary.skipped, summary.written) == (0, 0, 6, False)
+    session.commit()
+    after = tables_snapshot(session)
+    assert {name: rows for name, rows in after.items() if name != "audit_event"} == {
+        name: rows for name, rows in before.items() if name != "audit_event"
+    }
+
+
+@pytest.mark.parametrize(
+    # A replace first clears every entry no application refers to: line 4 comes back as new.
+    ("mode", "imported", "updated"),
+    [("add", 2, 0), ("amend", 2, 1), ("replace", 3, 0)],
+)
+def test_skipping_errors_into_a_full_list_writes_each_good_row_once(
+    session: Session,
+    world: World,
+    full_list: list[VoterEntry],
+    mode: str,
+    imported: int,
+    updated: int,
+) -> None:
+    listed = full_list[7]
+    listed_iin, listed_surname = listed.iin, listed.surname
+    rows, iins = tangled_rows(world, listed)
+
+    summary = import_voters(
+        session,
+        voter_stream(rows),
+        election_id=world.election.id,
+        now=BEFORE_WINDOW,
+        mode=mode,
+        skip_errors=True,
+    )
+    session.commit()
+
+    assert (summary.imported, summary.updated) == (imported, updated)
+    assert summary.skipped == 6 - imported - updated
+    on_list = {entry.iin: entry for entry in session.scalars(select(VoterEntry))}
+    assert iins["a"] not in on_list  # its only good row repeats a bad one
+    assert on_list[iins["b"]].address == "г. Алматы, ул. Абая, д. 1, кв. 2"  # line 5's
+    assert iins["c"] in on_list
+    # add refuses line 4 (the entry stays as it was); amend and replace take its new surname.
+    assert on_list[listed_iin].surname == (listed_surname if mode == "add" else "Жаңа")
+    expected_size = 3 if mode == "replace" else 42
+    assert len(on_list) == expected_size
+
+
+def test_a_file_with_errors_into_an_empty_list_writes_nothing_and_names_every_repeat(
+    session: Session, world: World
+) -> None:
+    first = make_iin(date(1960, 1, 1))
+    rows: list[Row] = [voter(world.almaty_almaly, "000000000000", date(1990, 1, 1))]  # line 2
+    rows += [voter(world.almaty_almaly, first, date(1960, 1, 1))] * (MAX_REPORTED_ERRORS + 5)
+
+    summary = import_voters(
+        session, voter_stream(rows), election_id=world.election.id, now=BEFORE_WINDOW
+    )
+
+    # Line 2's own error, then every row after line 3 repeats line 3's IIN.
+    assert summary.error_count == 1 + MAX_REPORTED_ERRORS + 4
+    assert len(summary.errors) == MAX_REPORTED_ERRORS
+    assert str(summary.errors[0]).startswith("line 2: iin: not a valid IIN")
+    assert [error.line for error in summary.errors[1:]] == list(range(4, MAX_REPORTED_ERRORS + 3))
+    assert summary.unreported_errors == 5
+    assert (summary.invalid, summary.written) == (MAX_REPORTED_ERRORS + 5, False)
+    assert count(session, VoterEntry) == 0
+
+
+def test_two_imports_in_one_transaction_each_get_fresh_working_tables(
+    session: Session, world: World
+) -> None:
+    voters = list(generated_voters(world, 30))
+    for part in (voters[:20], voters[20:]):
+        summary = import_voters(
+            session, voter_stream(part), election_id=world.election.id, now=BEFORE_WINDOW
+        )
+        assert (summary.imported, summary.error_count) == (len(part), 0)
+    session.commit()
+    assert count(session, VoterEntry) == 30

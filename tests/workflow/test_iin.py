@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from workflow.errors import RefusalCode, RuleViolation
-from workflow.iin import build_iin, iin_check_digit, is_valid_iin, mask_iin, parse_iin
+from workflow.iin import (
+    build_iin,
+    iin_check_digit,
+    iin_encodes,
+    is_valid_iin,
+    mask_iin,
+    parse_iin,
+)
 
 VALID_EXAMPLES = ("900101300017", "740315450128", "850808301804")
 # 1900-01-01, male: the first pass gives 10 and so does the second, so no 12th digit fits.
@@ -355,3 +362,45 @@ def test_near_valid_generator_yields_a_good_share_of_valid_numbers() -> None:
     collect()
     share = sum(map(reference_is_valid_iin, samples)) / len(samples)
     assert share > 0.3, share
+
+
+def reference_encodes(iin: str, birth_date_iso: str) -> bool:
+    """What `iin_encodes` promises, said with `parse_iin`."""
+    if not is_valid_iin(iin):
+        return False
+    return parse_iin(iin).birth_date.isoformat() == birth_date_iso
+
+
+@given(mostly_valid_iins(), st.integers(min_value=-3, max_value=3))
+def test_iin_encodes_agrees_with_parse_iin_on_its_date_and_nearby_ones(
+    iin: str, shift_days: int
+) -> None:
+    # The date the digits spell, as text, whether or not it is real or the IIN valid.
+    century = {"1": "18", "2": "18", "3": "19", "4": "19", "5": "20", "6": "20"}.get(iin[6], "19")
+    spelled = f"{century}{iin[0:2]}-{iin[2:4]}-{iin[4:6]}"
+    candidates = [spelled]
+    if is_valid_iin(iin):
+        candidates.append((parse_iin(iin).birth_date + timedelta(days=shift_days)).isoformat())
+    for born in candidates:
+        assert iin_encodes(iin, born) is reference_encodes(iin, born)
+
+
+@given(st.text(max_size=14), st.text(max_size=12))
+def test_iin_encodes_accepts_no_text_that_parse_iin_refuses(iin: str, born: str) -> None:
+    assert iin_encodes(iin, born) is reference_encodes(iin, born)
+
+
+@pytest.mark.parametrize(
+    "born",
+    [
+        "19850808",
+        "1985-8-08",
+        "1985-08-8 ",
+        "1985/08/08",
+        "1985-08-08T",
+        "+985-08-08",
+        "1985-08-08",
+    ],
+)
+def test_iin_encodes_takes_only_the_strict_iso_form(born: str) -> None:
+    assert iin_encodes("850808301804", born) is (born == "1985-08-08")

@@ -6,13 +6,16 @@ Each step is the real `flask` command in a process of its own (time and peak mem
 `create-election --map kz-2026`, `import-precincts` (N precincts over the 20 regions),
 `import-voters` (generated voters with valid, unique IINs), `allot-stock` (one range per
 precinct), then `import-voters` once more with 1% more voters, into the full list (the path of
-every later import). The floor, measured in the same run on the same database, is the plainest
-bulk load of the same voter rows into a bare table of the same columns: COPY on PostgreSQL, one
-executemany INSERT on SQLite. Compare the ratio, not the seconds: the machine is shared and noisy.
+every later import). The floors, measured in the same run on the same database, load the same
+voter file plainly: COPY of its bytes (FORMAT csv) into a bare table of text columns, and into
+one with the list's four indexes, on PostgreSQL; csv rows into one executemany INSERT on SQLite.
+Compare the ratios, not the seconds: the machine is shared and noisy.
 
 Defaults: 10,000 precincts and 1,000,000 voters (the issue's setup); `--quick` is 500 and
-20,000. PostgreSQL comes from --pg, else BENCH_DATABASE_URL, else TEST_DATABASE_URL: the bench
-creates a database of its own beside it and drops it at the end. Prints figures, asserts nothing.
+20,000; `--voters 12000000` is the national list (files are written as they are generated, so
+the bench's own memory stays small). PostgreSQL comes from --pg, else BENCH_DATABASE_URL, else
+TEST_DATABASE_URL: the bench creates a database of its own beside it and drops it at the end.
+Prints figures, asserts nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import argparse
 import csv
 import os
 import platform
-import random
 import secrets
 import sqlite3
 import subprocess
@@ -98,32 +100,37 @@ def precinct_rows(count: int) -> list[list[str]]:
     return rows
 
 
-def voter_rows(count: int, precincts: list[list[str]], seed: int = 2026) -> list[list[str]]:
-    """Valid, unique IINs (birth date, sex, serial and check digit), spread over the precincts."""
-    rng = random.Random(seed)
-    seen: set[str] = set()
-    rows = []
+def write_voters(path: Path, count: int, precincts: list[list[str]], first: int = 0) -> int:
+    """`count` voters with valid IINs, written as they are made (12 million rows must not sit in
+    memory). Voter number i is born on day i mod 25,000 after 1 January 1935 with serial
+    i // 25,000, so IINs never repeat; the next file starts at the number returned."""
     start = date(1935, 1, 1)
-    while len(rows) < count:
-        born = start + timedelta(days=rng.randrange(25_000))
-        iin = build_iin(born, rng.random() < 0.5, rng.randrange(10_000))
-        if iin is None or iin in seen:
-            continue
-        seen.add(iin)
-        precinct = precincts[len(rows) % len(precincts)]
-        rows.append(
-            [
-                precinct[0],
-                precinct[8],
-                iin,
-                rng.choice(SURNAMES),
-                rng.choice(GIVEN),
-                "",
-                born.isoformat(),
-                f"ул. Абая, {rng.randrange(1, 200)}",
-            ]
-        )
-    return rows
+    number = first
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(VOTER_COLUMNS)
+        made = 0
+        while made < count:
+            born = start + timedelta(days=number % 25_000)
+            iin = build_iin(born, number % 2 == 0, number // 25_000)
+            number += 1
+            if iin is None:
+                continue
+            precinct = precincts[made % len(precincts)]
+            writer.writerow(
+                [
+                    precinct[0],
+                    precinct[8],
+                    iin,
+                    SURNAMES[number % len(SURNAMES)],
+                    GIVEN[number % len(GIVEN)],
+                    "",
+                    born.isoformat(),
+                    f"ул. Абая, {number % 199 + 1}",
+                ]
+            )
+            made += 1
+    return number
 
 
 def write_csv(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> Path:
@@ -177,45 +184,66 @@ def _high_water_kib(status: Path) -> int:
     return 0
 
 
-def floor_sqlite(path: Path, rows: list[list[str]]) -> float:
-    """The plainest load of the same rows: one executemany INSERT into a bare table."""
+def floor_sqlite(path: Path, voters: Path) -> float:
+    """The plainest load of the same file: csv rows into one executemany INSERT, bare table."""
     connection = sqlite3.connect(path)
     connection.execute(f"CREATE TABLE bare ({', '.join(c + ' TEXT' for c in VOTER_COLUMNS)})")
     marks = ", ".join("?" for _ in VOTER_COLUMNS)
     started = time.perf_counter()
-    with connection:
+    with connection, voters.open(encoding="utf-8", newline="") as stream:
+        rows = csv.reader(stream)
+        next(rows)
         connection.executemany(f"INSERT INTO bare VALUES ({marks})", rows)
     seconds = time.perf_counter() - started
     connection.close()
     return seconds
 
 
-def floor_postgres(url: str, rows: list[list[str]]) -> float:
-    """COPY of the same rows into a bare table of the bench's database."""
+# The voter list's own indexes, on a copy of its columns: what any load into it must maintain.
+_LIST_INDEXES = (
+    "CREATE UNIQUE INDEX ON {table} (iin)",
+    "CREATE INDEX ON {table} (precinct_number)",
+    "CREATE INDEX ON {table} (region_kato, precinct_number, surname)",
+)
+
+
+def floor_postgres(url: str, voters: Path, indexed: bool = False) -> float:
+    """COPY of the same file's bytes (FORMAT csv) into a bare table of text columns, or, with
+    `indexed`, into one with a primary key and the list's three other indexes."""
     import psycopg
 
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    table = "floor_indexed" if indexed else "floor_bare"
     with psycopg.connect(plain) as connection:
-        connection.execute(f"CREATE TABLE bare ({', '.join(c + ' text' for c in VOTER_COLUMNS)})")
-        started = time.perf_counter()
-        with connection.cursor().copy(f"COPY bare ({', '.join(VOTER_COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        key = "id bigserial PRIMARY KEY, " if indexed else ""
+        columns = ", ".join(c + " text" for c in VOTER_COLUMNS)
+        connection.execute(f"CREATE TABLE {table} ({key}{columns})")
+        for statement in _LIST_INDEXES if indexed else ():
+            connection.execute(statement.format(table=table))
         connection.commit()
-        return time.perf_counter() - started
+        started = time.perf_counter()
+        statement = f"COPY {table} ({', '.join(VOTER_COLUMNS)}) FROM STDIN (FORMAT csv, HEADER)"
+        with connection.cursor().copy(statement) as copy, voters.open("rb") as stream:
+            while block := stream.read(1 << 20):
+                copy.write(block)
+        connection.commit()
+        seconds = time.perf_counter() - started
+        connection.execute(f"DROP TABLE {table}")
+        connection.commit()
+        return seconds
 
 
 def setup_election(label: str, url: str, folder: Path, precincts: int, voters: int) -> None:
     instance = folder / f"instance-{label}"
     instance.mkdir()
     precinct_data = precinct_rows(precincts)
-    # One draw for both files, so the later voters' IINs are new to the list.
+    # The later file continues the numbering, so its IINs are new to the list.
     later = max(1, voters // 100)
-    everyone = voter_rows(voters + later, precinct_data)
-    voter_data, later_data = everyone[:voters], everyone[voters:]
     precinct_file = write_csv(folder / "precincts.csv", PRECINCT_COLUMNS, precinct_data)
-    voter_file = write_csv(folder / "voters.csv", VOTER_COLUMNS, voter_data)
-    later_file = write_csv(folder / "later.csv", VOTER_COLUMNS, later_data)
+    voter_file = folder / "voters.csv"
+    next_number = write_voters(voter_file, voters, precinct_data)
+    later_file = folder / "later.csv"
+    write_voters(later_file, later, precinct_data, first=next_number)
     load_before = os.getloadavg()[0]
     steps = [
         flask(url, instance, "db", "upgrade"),
@@ -255,10 +283,12 @@ def setup_election(label: str, url: str, folder: Path, precincts: int, voters: i
     steps = [
         Step(step.label, step.seconds, step.peak_mib, rows.get(step.label, 0)) for step in steps
     ]
+    indexed_floor = None
     if label == "SQLite":
-        floor = floor_sqlite(folder / "floor.sqlite", voter_data)
+        floor = floor_sqlite(folder / "floor.sqlite", voter_file)
     else:
-        floor = floor_postgres(url, voter_data)
+        floor = floor_postgres(url, voter_file)
+        indexed_floor = floor_postgres(url, voter_file, indexed=True)
     setup = sum(step.seconds for step in steps[2:])
     startup = steps[1].seconds
     print(f"\n{label}: {precincts:,} precincts, {voters:,} voters")
@@ -276,6 +306,12 @@ def setup_election(label: str, url: str, folder: Path, precincts: int, voters: i
         f"  floor: bare bulk load of the voter rows {floor:.1f} s = {voters / floor:,.0f} rows/s;"
         f" import-voters (less start-up) / floor = {(voter_step.seconds - startup) / floor:.1f}x"
     )
+    if indexed_floor is not None:
+        print(
+            f"  floor with the list's four indexes: {indexed_floor:.1f} s = "
+            f"{voters / indexed_floor:,.0f} rows/s; import-voters / that floor = "
+            f"{(voter_step.seconds - startup) / indexed_floor:.1f}x"
+        )
     again_rate = later / (again.seconds - startup) if again.seconds > startup else 0.0
     print(
         f"  then {later:,} more voters into the full list: {again.seconds:.1f} s = "

@@ -482,7 +482,7 @@ def import_voters(
         session.execute(text("SET LOCAL work_mem = '64MB'"))
 
     def check_then_write() -> None:
-        """Every step of the import; the working tables are dropped whatever happens."""
+        """Every step of the import up to the audit event."""
         with open_source(source) as stream:
             _stage_file(session, stream, ref, election.code, summary, report)
         summary.skipped = summary.read
@@ -526,10 +526,11 @@ def import_voters(
             # national import are planned for an empty table.
             session.execute(text("ANALYZE voter_entry"))
 
-    try:
-        check_then_write()
-    finally:
-        _drop_staging(session)
+    check_then_write()
+    # On failure the caller rolls back, which takes the working tables with it on PostgreSQL
+    # (and the next import drops any left on SQLite): a DROP in a failed transaction would only
+    # hide the error.
+    _drop_staging(session)
     audit_import(session, summary, actor, now, election.id)
     return summary
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -205,17 +205,6 @@ def _unreadable(line: int, error: Exception) -> RowError:
     if isinstance(error, UnicodeDecodeError):
         return RowError(line, "file", "the file is not UTF-8 text")
     return RowError(line, "file", f"unreadable CSV ({error})")
-
-
-def chunks(items: Iterable[Checked], size: int) -> Iterator[list[Checked]]:
-    chunk: list[Checked] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime
@@ -28,8 +28,10 @@ class VoterEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    election_id: Mapped[int] = mapped_column(ForeignKey("election.id"))
-    precinct_id: Mapped[int] = mapped_column(ForeignKey("precinct.id"), index=True)
+    # Both columns are held by the composite key to the precinct (same_election above) alone: a
+    # key of their own each would add two more triggers to every row of a national import.
+    election_id: Mapped[int]
+    precinct_id: Mapped[int] = mapped_column(index=True)
     iin: Mapped[str] = mapped_column(String(12))
     surname: Mapped[str] = mapped_column(String(200))
     given_name: Mapped[str] = mapped_column(String(200))
@@ -42,7 +44,9 @@ class VoterEntry(Base):
     marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     precinct: Mapped[Precinct] = relationship(foreign_keys=[precinct_id])
-    election: Mapped[Election] = relationship()
+    election: Mapped[Election] = relationship(
+        primaryjoin="foreign(VoterEntry.election_id) == Election.id"
+    )
 
     @property
     def mark_number(self) -> str | None:

@@ -8,8 +8,10 @@ Each step is the real `flask` command in a process of its own (time and peak mem
 precinct), then `import-voters` once more with 1% more voters, into the full list (the path of
 every later import). The floors, measured in the same run on the same database, load the same
 voter file plainly: COPY of its bytes (FORMAT csv) into a bare table of text columns, and into
-one with the list's four indexes, on PostgreSQL; csv rows into one executemany INSERT on SQLite.
-Compare the ratios, not the seconds: the machine is shared and noisy.
+one with the list's five indexes, on PostgreSQL; csv rows into one executemany INSERT on SQLite.
+Then `bench_lookup` times look-ups by IIN and by name on the full list (its own docstring says
+how). Voters' names come from `bench.names`: a few thousand surnames, the commonest on one voter
+in fifty, as a country's are. Compare the ratios, not the seconds: the machine is shared and noisy.
 
 Defaults: 10,000 precincts and 1,000,000 voters (the issue's setup); `--quick` is 500 and
 20,000; `--voters 12000000` is the national list (files are written as they are generated, so
@@ -40,12 +42,11 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.names import voter_name  # noqa: E402
 from maps import REGIONS_2026  # noqa: E402
 from services.importing import PRECINCT_COLUMNS, VOTER_COLUMNS  # noqa: E402
 from workflow.iin import build_iin  # noqa: E402
 
-SURNAMES = ("Нұрланов", "Сейітова", "Петрова", "Жанұзақов", "Иванова", "Әлиев", "Қасымова")
-GIVEN = ("Асқар", "Айгүл", "Мария", "Ербол", "Ольга", "Данияр", "Гүлнар")
 LOCALITIES_PER_REGION = 40
 # Regions whose KATO code is a republican city: one locality each, under the city's own code.
 CITIES = {"710000000", "750000000", "790000000"}
@@ -112,7 +113,9 @@ def write_voters(path: Path, count: int, precincts: list[list[str]], first: int 
         made = 0
         while made < count:
             born = start + timedelta(days=number % 25_000)
-            iin = build_iin(born, number % 2 == 0, number // 25_000)
+            male = number % 2 == 0
+            iin = build_iin(born, male, number // 25_000)
+            names = voter_name(number, male)
             number += 1
             if iin is None:
                 continue
@@ -122,9 +125,7 @@ def write_voters(path: Path, count: int, precincts: list[list[str]], first: int 
                     precinct[0],
                     precinct[8],
                     iin,
-                    SURNAMES[number % len(SURNAMES)],
-                    GIVEN[number % len(GIVEN)],
-                    "",
+                    *names,
                     born.isoformat(),
                     f"ул. Абая, {number % 199 + 1}",
                 ]
@@ -204,12 +205,14 @@ _LIST_INDEXES = (
     "CREATE UNIQUE INDEX ON {table} (iin)",
     "CREATE INDEX ON {table} (precinct_number)",
     "CREATE INDEX ON {table} (region_kato, precinct_number, surname)",
+    # The name key's trigrams (pg_trgm, created by the migrations in the bench's database).
+    "CREATE INDEX ON {table} USING gin ((surname || ' ' || given_name) gin_trgm_ops)",
 )
 
 
 def floor_postgres(url: str, voters: Path, indexed: bool = False) -> float:
     """COPY of the same file's bytes (FORMAT csv) into a bare table of text columns, or, with
-    `indexed`, into one with a primary key and the list's three other indexes."""
+    `indexed`, into one with a primary key and the list's four other indexes."""
     import psycopg
 
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -279,6 +282,7 @@ def setup_election(label: str, url: str, folder: Path, precincts: int, voters: i
     # The same command once the list is full: the path every later import takes.
     again = flask(url, instance, "import-voters", "--election", "nat2026", str(later_file))
     load_after = os.getloadavg()[0]
+    lookups = run_lookups(url, instance)
     rows = {"import-precincts": precincts, "import-voters": voters, "allot-stock": precincts}
     steps = [
         Step(step.label, step.seconds, step.peak_mib, rows.get(step.label, 0)) for step in steps
@@ -308,7 +312,7 @@ def setup_election(label: str, url: str, folder: Path, precincts: int, voters: i
     )
     if indexed_floor is not None:
         print(
-            f"  floor with the list's four indexes: {indexed_floor:.1f} s = "
+            f"  floor with the list's five indexes: {indexed_floor:.1f} s = "
             f"{voters / indexed_floor:,.0f} rows/s; import-voters / that floor = "
             f"{(voter_step.seconds - startup) / indexed_floor:.1f}x"
         )
@@ -318,6 +322,25 @@ def setup_election(label: str, url: str, folder: Path, precincts: int, voters: i
         f"{again_rate:,.0f} rows/s (first import: {voter_step.rate(startup):,.0f} rows/s)"
     )
     print(f"  load average (1 min) {load_before:.2f} before, {load_after:.2f} after")
+    print(lookups, end="")
+
+
+def run_lookups(database_url: str, instance: Path) -> str:
+    """bench_lookup on the list just imported, in a process of its own; what it printed."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("FLASK_APP", None)
+    command = [sys.executable, "-m", "bench.bench_lookup", "--url", database_url]
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [*command, "--instance", str(instance), "--election", "nat2026"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"bench_lookup failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 def postgres_url(given: str | None) -> str | None:

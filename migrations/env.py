@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from models.base import include_on
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -102,6 +104,8 @@ def run_migrations_online():
             # copy of a table others refer to would fail. The pragma works only outside a
             # transaction, so it goes straight to the driver; every key is checked before commit.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+        # Autogenerate must not propose a PostgreSQL-only index on SQLite, or drop it there.
+        conf_args.setdefault("include_object", include_on(connection.dialect.name))
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         try:

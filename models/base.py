@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,28 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Put in a schema object's `info` (beside `.ddl_if(dialect=...)`, which only create_all reads) so
+# that schema comparisons skip it on the other databases.
+POSTGRESQL_ONLY = {"only_on": "postgresql"}
+
+
+def exists_on(schema_object: Any, dialect: str) -> bool:
+    """Whether the models create this table, index or constraint on the named database."""
+    info = getattr(schema_object, "info", None) or {}
+    return bool(info.get("only_on", dialect) == dialect)
+
+
+def include_on(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """An Alembic `include_object` hook for schema comparisons on `dialect`."""
+
+    def include(
+        schema_object: Any, name: str | None, kind: str, reflected: bool, compare_to: Any
+    ) -> bool:
+        return reflected or exists_on(schema_object, dialect)
+
+    return include
 
 
 class UTCDateTime(TypeDecorator[datetime]):

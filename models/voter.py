@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, UTCDateTime
+from models.base import POSTGRESQL_ONLY, Base, UTCDateTime
 from models.election import Election
 from models.reference import Precinct, same_election
 from workflow.numbers import format_certificate_number
@@ -24,6 +24,15 @@ class VoterEntry(Base):
         CheckConstraint("length(iin) = 12", name="iin_length"),
         CheckConstraint("(mark_serial IS NULL) = (marked_at IS NULL)", name="mark_complete"),
         Index("ix_voter_entry_search", "election_id", "precinct_id", "search_key"),
+        # Trigrams let a territorial or national search find '%word%' without reading the whole
+        # list (PostgreSQL's pg_trgm; SQLite scans, its lists are small).
+        Index(
+            "ix_voter_entry_search_trigram",
+            "search_key",
+            postgresql_using="gin",
+            postgresql_ops={"search_key": "gin_trgm_ops"},
+            info=POSTGRESQL_ONLY,
+        ).ddl_if(dialect="postgresql"),
         same_election("voter_entry", "precinct_id", "precinct"),
     )
 

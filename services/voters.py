@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from models import CertificateCase, Election, Precinct, VoterEntry
+from models import CertificateCase, Election, Precinct, Role, VoterEntry
 from services.audit import Actor, record_event, safe_iin
 from services.errors import InvalidInput, NotFound
 from services.scope import oversees, scoped
@@ -37,7 +37,11 @@ def _escape_like(text: str) -> str:
 
 
 def search_voters(session: Session, actor: Actor, election_id: int, query: str) -> VoterSearch:
-    """IIN (12 digits) matches exactly; anything else matches folded names, word by word."""
+    """IIN (12 digits) matches exactly; anything else matches folded names, word by word.
+
+    Up to SEARCH_LIMIT voters come back in alphabetical order: within a precinct the first ones
+    in that order, across a territory or the country the first ones found (see below).
+    """
     text = query.strip()
     base = scoped(select(VoterEntry), VoterEntry.precinct_id, actor).where(
         VoterEntry.election_id == election_id
@@ -61,11 +65,16 @@ def search_voters(session: Session, actor: Actor, election_id: int, query: str) 
         statement = statement.where(
             VoterEntry.search_key.like(f"%{_escape_like(word)}%", escape="\\")
         )
-    rows = list(
-        session.scalars(
-            statement.order_by(VoterEntry.surname, VoterEntry.given_name).limit(SEARCH_LIMIT + 1)
-        )
-    )
+    if actor.role in (Role.CLERK.value, Role.CHECKIN.value):
+        # One precinct's list: sorting every match is cheap, so the page is the first in order.
+        page = statement.order_by(VoterEntry.surname, VoterEntry.given_name)
+        rows = list(session.scalars(page.limit(SEARCH_LIMIT + 1)))
+    else:
+        # A territory's or the country's: a common name matches tens of thousands among 12
+        # million, and sorting them all takes seconds. The first matches found are taken, then
+        # shown in order; past the limit, the page says to narrow the search.
+        found = aliased(VoterEntry, statement.limit(SEARCH_LIMIT + 1).subquery())
+        rows = list(session.scalars(select(found).order_by(found.surname, found.given_name)))
     return VoterSearch(rows[:SEARCH_LIMIT], truncated=len(rows) > SEARCH_LIMIT)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from app import create_app
 from models import Base, db
+from models.base import include_on
 from workflow.states import LIVE_CASE_STATES, LIVE_CERTIFICATE_STATES
 
 # The partial unique indexes and the states their WHERE clause must name.
@@ -36,7 +37,12 @@ def _script(app: Flask) -> ScriptDirectory:
 
 def _schema_diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "compare_server_default": True}
+        connection,
+        opts={
+            "compare_type": True,
+            "compare_server_default": True,
+            "include_object": include_on(connection.dialect.name),
+        },
     )
     return list(compare_metadata(context, Base.metadata))
 

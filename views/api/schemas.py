@@ -378,7 +378,11 @@ class VoterLookupOut(BaseModel):
     apply_at: PrecinctRef | None = Field(
         description="For an IIN on another precinct's list: where the voter must apply."
     )
-    truncated: bool
+    truncated: bool = Field(
+        description="More voters matched than the page holds (50): narrow the search. Within a "
+        "precinct the page holds the first in alphabetical order; across a territory or the "
+        "country, the first found, in alphabetical order."
+    )
 
 
 class RepresentativeIn(Strict):

@@ -436,6 +436,9 @@ def _write(session: Session, election_id: int, repeats: int, listed: int) -> tup
     if listed:
         insert += _NOT_LISTED
         updated = int(session.execute(text(_UPDATE_LISTED)).rowcount)  # type: ignore[attr-defined]
+    # In the order of the list's (election, precinct, name) index: two of its indexes then grow
+    # at their ends instead of at random pages (a third less time for 3 M rows on PostgreSQL).
+    insert += " ORDER BY s.precinct_id, s.search_key"
     result = session.execute(text(insert), {"election": election_id})
     return int(result.rowcount), updated  # type: ignore[attr-defined]
 

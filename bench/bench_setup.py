@@ -5,7 +5,7 @@
 Each step is the real `flask` command in a process of its own (time and peak memory are its own):
 `create-election --map kz-2026`, `import-precincts` (N precincts over the 20 regions),
 `import-voters` (generated voters with valid, unique IINs), `allot-stock` (one range per
-precinct), then `import-voters` once more with 1% more voters, into the full list (the path of
+precinct), then `import-voters` once more with 10% more voters, into the full list (the path of
 every later import). The floors, measured in the same run on the same database, load the same
 voter file plainly: COPY of its bytes (FORMAT csv) into a bare table of text columns, and into
 one with the list's five indexes, on PostgreSQL; csv rows into one executemany INSERT on SQLite.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import platform
 import secrets
@@ -33,13 +34,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
 from bench.names import voter_name  # noqa: E402
@@ -241,7 +243,7 @@ def setup_election(label: str, url: str, folder: Path, precincts: int, voters: i
     instance.mkdir()
     precinct_data = precinct_rows(precincts)
     # The later file continues the numbering, so its IINs are new to the list.
-    later = max(1, voters // 100)
+    later = max(1, voters // 10)
     precinct_file = write_csv(folder / "precincts.csv", PRECINCT_COLUMNS, precinct_data)
     voter_file = folder / "voters.csv"
     next_number = write_voters(voter_file, voters, precinct_data)
@@ -323,6 +325,28 @@ def setup_election(label: str, url: str, folder: Path, precincts: int, voters: i
     )
     print(f"  load average (1 min) {load_before:.2f} before, {load_after:.2f} after")
     print(lookups, end="")
+    save_result(
+        {
+            "database": label,
+            "voters": voters,
+            "precincts": precincts,
+            "import_s": round(voter_step.seconds - startup, 2),
+            "import_peak_mib": round(voter_step.peak_mib),
+            "floor_bare_s": round(floor, 2),
+            "floor_indexed_s": None if indexed_floor is None else round(indexed_floor, 2),
+            "later_rows_per_s": round(again_rate),
+            "load": [round(load_before, 2), round(load_after, 2)],
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+
+
+def save_result(record: dict[str, object]) -> None:
+    """Append this run's figures to bench/results/import.json, which bench.plots draws."""
+    path = RESULTS / "import.json"
+    path.parent.mkdir(exist_ok=True)
+    records = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps([*records, record], indent=1) + "\n")
 
 
 def run_lookups(database_url: str, instance: Path) -> str:

@@ -1,16 +1,21 @@
 """Throughput of the certificate workflow. Prints figures, asserts nothing.
 
-    python -m bench.bench_workflow [--quick] [--pg URL | --no-pg] [--import-rows N]
+    python -m bench.bench_workflow [--quick] [--desk-only] [--pg URL | --no-pg] [--import-rows N]
     python bench/bench_workflow.py --quick
 
 What it measures:
   (a) decisions per second of the pure case machine (apply, issue, present on an in-memory case),
       with no listener and with one recording listener, and a refused apply;
   (b) desk transactions per second, one client, on SQLite (a temporary file migrated through the
-      app) and on PostgreSQL. One desk transaction = apply + issue + commit for a fresh voter,
-      each in a session of its own as a request would have; the voters are inserted beforehand;
+      app) and on PostgreSQL. One desk transaction = apply + commit, then issue + QR seal + commit
+      for a fresh voter, each in a session of its own as two requests would have; the voters are
+      inserted beforehand;
   (c) the same with 8 concurrent clients on PostgreSQL (threads, a session each), once with each
       client at its own precinct and once with all 8 at one precinct (one stock row to share);
+      each load of (b) and (c) is followed, in the same run and with as many clients, by its
+      bare-SQL floor: the same rows (case, audit events, stock cursor, certificate, the
+      conditional home-list mark) and the same Ed25519 seal through the bare driver (psycopg,
+      sqlite3) in the same two transactions and commits, and the project / floor ratio;
   (d) the voter-list import (services.importing.import_voters) of generated rows: rows per
       second, and peak memory, each in a fresh process so the figures are the import's alone.
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.util import identity_key
@@ -147,14 +146,12 @@ def _application_setting(
     """The acting precinct, the election and the place of stay, in one query when all is well."""
     if can_act_at(actor, application.precinct_id, DESK_ROLES):
         row = session.execute(
-            select(Precinct, Election, Locality)
-            .join(Election, Election.id == Precinct.election_id)
-            .join(Locality, Locality.election_id == Precinct.election_id)
-            .where(
-                Precinct.id == application.precinct_id,
-                Election.id == application.election_id,
-                Locality.id == application.stay_locality_id,
-            )
+            _APPLICATION_SETTING,
+            {
+                "precinct_id": application.precinct_id,
+                "election_id": application.election_id,
+                "stay_locality_id": application.stay_locality_id,
+            },
         ).one_or_none()
         if row is not None:
             return row[0], row[1], row[2]
@@ -221,19 +218,14 @@ def issue_certificate(
 ) -> CaseOutcome:
     """Issue: take the next number of the precinct's stock and mark the home list, all at once."""
     # One round trip for the case, its precinct and election, and the stock peek.
-    case, (stock_available,) = _lock_case(
-        session,
-        actor,
-        case_id,
-        free_stock_exists(CertificateCase.election_id, CertificateCase.precinct_id),
-    )
+    case, stock_available = _lock_case(session, actor, case_id, stock_peek=True)
     auditor = TransitionAuditor(session, actor, case, case.election_id, case.precinct_id, {})
     if handed_to is ApplicantKind.REPRESENTATIVE and case.applicant_kind is ApplicantKind.VOTER:
         raise InvalidInput("handed_to", "The voter applied in person: hand it to the voter.")
     ctx = IssueContext(
         moment=_moment(case, now),
         rules=case.election.rules(),
-        stock_available=bool(stock_available),
+        stock_available=stock_available,
     )
     # No autoflush until the new certificate is linked to the pending audit event.
     with session.no_autoflush:
@@ -244,10 +236,8 @@ def issue_certificate(
         certificate = _new_certificate(session, actor, case, handed_to, now)
         auditor.attach_certificate(certificate, serial=certificate.serial)
     marked = session.execute(
-        update(VoterEntry)
-        .where(VoterEntry.id == certificate.voter_id, VoterEntry.mark_serial.is_(None))
-        .values(mark_serial=certificate.serial, marked_at=now)
-        .execution_options(synchronize_session=False)
+        _MARK_HOME_ENTRY,
+        {"voter_id": certificate.voter_id, "serial": certificate.serial, "now": now},
     )
     if marked.rowcount != 1:  # type: ignore[attr-defined]
         raise ConcurrentChange("the voter's home-list entry is already marked")
@@ -389,7 +379,7 @@ def _load_for_action(
     session: Session, actor: Actor, case_id: int, payload: dict[str, object]
 ) -> tuple[CertificateCase, TransitionAuditor]:
     """The case, locked, and the listener that audits what the machine does to it."""
-    case, _extra = _lock_case(session, actor, case_id)
+    case, _no_peek = _lock_case(session, actor, case_id)
     auditor = TransitionAuditor(
         session, actor, case, case.election_id, case.precinct_id, dict(payload)
     )
@@ -397,29 +387,52 @@ def _load_for_action(
 
 
 def _lock_case(
-    session: Session, actor: Actor, case_id: int, *extra: ColumnElement[Any]
-) -> tuple[CertificateCase, tuple[Any, ...]]:
+    session: Session, actor: Actor, case_id: int, *, stock_peek: bool = False
+) -> tuple[CertificateCase, bool]:
     """Lock the case row (PostgreSQL) so concurrent clerks act one after the other.
 
-    The precinct (for its clock), the election (for its rules) and any `extra` columns come in
-    the same query: one round trip. Only the case's row is locked.
+    The precinct (for its clock) and the election (for its rules) come in the same query, and
+    with `stock_peek` whether the precinct has a free number (else False): one round trip.
+    Only the case's row is locked.
     """
-    row = (
-        session.execute(
-            select(CertificateCase, *extra)
-            .options(
-                joinedload(CertificateCase.precinct, innerjoin=True),
-                joinedload(CertificateCase.election, innerjoin=True),
-            )
-            .where(CertificateCase.id == case_id)
-            .with_for_update(of=CertificateCase)
-        )
-        .unique()
-        .one_or_none()
-    )
+    statement = _CASE_FOR_ISSUE if stock_peek else _CASE_FOR_ACTION
+    row = session.execute(statement, {"case_id": case_id}).unique().one_or_none()
     if row is None or not can_act_at(actor, row[0].precinct_id, DESK_ROLES):
         raise NotFound("case")
-    return row[0], tuple(row[1:])
+    return row[0], stock_peek and bool(row[1])
+
+
+# The desk's hot statements are built once: constructing an ORM statement costs about as much
+# Python as the round trip that runs it (the compiled form is cached either way).
+_CASE_FOR_ACTION = (
+    select(CertificateCase)
+    .options(
+        joinedload(CertificateCase.precinct, innerjoin=True),
+        joinedload(CertificateCase.election, innerjoin=True),
+    )
+    .where(CertificateCase.id == bindparam("case_id"))
+    .with_for_update(of=CertificateCase)
+)
+_CASE_FOR_ISSUE = _CASE_FOR_ACTION.add_columns(
+    free_stock_exists(CertificateCase.election_id, CertificateCase.precinct_id)
+)
+_APPLICATION_SETTING = (
+    select(Precinct, Election, Locality)
+    .join(Election, Election.id == Precinct.election_id)
+    .join(Locality, Locality.election_id == Precinct.election_id)
+    .where(
+        Precinct.id == bindparam("precinct_id"),
+        Election.id == bindparam("election_id"),
+        Locality.id == bindparam("stay_locality_id"),
+    )
+)
+# Only an unmarked entry is marked: of two issues for one voter, one matches no row.
+_MARK_HOME_ENTRY = (
+    update(VoterEntry)
+    .where(VoterEntry.id == bindparam("voter_id"), VoterEntry.mark_serial.is_(None))
+    .values(mark_serial=bindparam("serial"), marked_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def _new_case(

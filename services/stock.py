@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, and_, func, insert, select, update
+from sqlalchemy import Exists, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from models import Certificate, Precinct, StockRange
@@ -191,22 +191,11 @@ def allocate_serial(session: Session, election_id: int, precinct_id: int) -> int
     finds its range in a subquery (one round trip); only when that range was emptied meanwhile
     do the other open ranges get read and tried one by one.
     """
-    # An alias, so the subquery reads the table itself rather than correlating to the UPDATE's row.
-    candidate = aliased(StockRange)
-    lowest_open = (
-        select(candidate.id)
-        .where(
-            candidate.election_id == election_id,
-            candidate.precinct_id == precinct_id,
-            candidate.next_serial <= candidate.last_serial,
-        )
-        .order_by(candidate.first_serial)
-        .limit(1)
-        .scalar_subquery()
-    )
-    moved = _advance(session, StockRange.id == lowest_open)
+    moved = session.execute(
+        _TAKE_LOWEST_OPEN, {"for_election_id": election_id, "for_precinct_id": precinct_id}
+    ).scalar_one_or_none()
     if moved is not None:
-        return moved
+        return int(moved) - 1
     candidates = session.scalars(
         select(StockRange.id)
         .where(
@@ -217,22 +206,46 @@ def allocate_serial(session: Session, election_id: int, precinct_id: int) -> int
         .order_by(StockRange.first_serial)
     ).all()
     for range_id in candidates:
-        moved = _advance(session, StockRange.id == range_id)
-        if moved is not None:
-            return moved
+        taken = _advance(session, range_id)
+        if taken is not None:
+            return taken
     return None
 
 
-def _advance(session: Session, which: ColumnElement[bool]) -> int | None:
+def _advance(session: Session, range_id: int) -> int | None:
     """Move one range's cursor if it is still open; the serial taken, or None."""
     moved = session.execute(
         update(StockRange)
-        .where(which, StockRange.next_serial <= StockRange.last_serial)
+        .where(StockRange.id == range_id, StockRange.next_serial <= StockRange.last_serial)
         .values(next_serial=StockRange.next_serial + 1)
         .returning(StockRange.next_serial)
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
     return None if moved is None else int(moved) - 1
+
+
+# An alias, so the subquery reads the table itself rather than correlating to the UPDATE's row.
+_candidate = aliased(StockRange, name="candidate")
+# Built once (the hot path of every issue): an ORM statement costs as much to build as to send.
+_TAKE_LOWEST_OPEN = (
+    update(StockRange)
+    .where(
+        StockRange.id
+        == select(_candidate.id)
+        .where(
+            _candidate.election_id == bindparam("for_election_id"),
+            _candidate.precinct_id == bindparam("for_precinct_id"),
+            _candidate.next_serial <= _candidate.last_serial,
+        )
+        .order_by(_candidate.first_serial)
+        .limit(1)
+        .scalar_subquery(),
+        StockRange.next_serial <= StockRange.last_serial,
+    )
+    .values(next_serial=StockRange.next_serial + 1)
+    .returning(StockRange.next_serial)
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True, slots=True)

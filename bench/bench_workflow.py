@@ -1,16 +1,21 @@
 """Throughput of the certificate workflow. Prints figures, asserts nothing.
 
-    python -m bench.bench_workflow [--quick] [--pg URL | --no-pg] [--import-rows N]
+    python -m bench.bench_workflow [--quick] [--desk-only] [--pg URL | --no-pg] [--import-rows N]
     python bench/bench_workflow.py --quick
 
 What it measures:
   (a) decisions per second of the pure case machine (apply, issue, present on an in-memory case),
       with no listener and with one recording listener, and a refused apply;
   (b) desk transactions per second, one client, on SQLite (a temporary file migrated through the
-      app) and on PostgreSQL. One desk transaction = apply + issue + commit for a fresh voter,
-      each in a session of its own as a request would have; the voters are inserted beforehand;
+      app) and on PostgreSQL. One desk transaction = apply + commit, then issue + QR seal + commit
+      for a fresh voter, each in a session of its own as two requests would have; the voters are
+      inserted beforehand;
   (c) the same with 8 concurrent clients on PostgreSQL (threads, a session each), once with each
       client at its own precinct and once with all 8 at one precinct (one stock row to share);
+      each load of (b) and (c) is followed, in the same run and with as many clients, by its
+      bare-SQL floor: the same rows (case, audit events, stock cursor, certificate, the
+      conditional home-list mark) and the same Ed25519 seal through the bare driver (psycopg,
+      sqlite3) in the same two transactions and commits, and the project / floor ratio;
   (d) the voter-list import (services.importing.import_voters) of generated rows: rows per
       second, and peak memory, each in a fresh process so the figures are the import's alone.
 
@@ -24,6 +29,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import functools
+import json
 import logging
 import os
 import platform
@@ -44,6 +51,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy
 from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.exc import OperationalError
@@ -56,14 +64,18 @@ from flask_migrate import upgrade
 
 from app import create_app
 from models import Election, Placement, Precinct, Role, StockRange, User, VoterEntry, db
-from services.audit import SYSTEM, Actor
+from seal import CertificatePayload, sign_payload
+from seal import iin_digest as seal_iin_digest
+from services.audit import SYSTEM, Actor, safe_iin
 from services.cases import (
     ApplicationInput,
     ConcurrentChange,
     apply_for_certificate,
     issue_certificate,
+    new_verification_code,
 )
 from services.network import copy_network
+from services.sealing import ElectionSeal, election_seal, seal_certificate
 from tests.factories import make_world
 from workflow.calendar import ElectionRules, Moment
 from workflow.iin import build_iin
@@ -79,6 +91,8 @@ from workflow.states import CaseState, CertificateState
 
 BENCH_SCHEMA = "kuelik_bench"
 CLIENTS = 8
+# Each desk load and its floor run in this many alternating rounds.
+ROUNDS = 5
 # Noon in Almaty on 25 May 2022 (issue window open) and 09:00 in Oral on voting day.
 NOW = datetime(2022, 5, 25, 6, 0, tzinfo=UTC)
 # 1 May 2022: the import elections are still being prepared when their networks are copied.
@@ -378,23 +392,194 @@ def bench_machine(cycles: int) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def desk_transaction(engine: Engine, desk: Desk, iin: str) -> bool:
-    """Apply + issue + commit in one session, as one request would; True when issued."""
+def desk_transaction(engine: Engine, seal: ElectionSeal, desk: Desk, iin: str) -> bool:
+    """Apply, then issue, each in a session and a commit of its own as two requests would have;
+    the issue also signs the certificate's QR seal. True when issued."""
+    application = ApplicationInput(
+        election_id=desk.election_id,
+        precinct_id=desk.precinct_id,
+        voter_iin=iin,
+        applicant_document="ID 012345678",
+        stay_locality_id=desk.stay_locality_id,
+    )
     with Session(engine) as session:
-        application = ApplicationInput(
-            election_id=desk.election_id,
-            precinct_id=desk.precinct_id,
-            voter_iin=iin,
-            applicant_document="ID 012345678",
-            stay_locality_id=desk.stay_locality_id,
-        )
         applied = apply_for_certificate(session, desk.clerk, application, NOW)
-        if not applied.accepted:
-            session.commit()
-            return False
-        issued = issue_certificate(session, desk.clerk, applied.case.id, NOW)
+        case_id = applied.case.id
         session.commit()
-        return issued.accepted
+    if not applied.accepted:
+        return False
+    with Session(engine) as session:
+        issued = issue_certificate(session, desk.clerk, case_id, NOW)
+        if issued.certificate is not None:
+            seal_certificate(seal, issued.certificate, iin)
+        session.commit()
+    return issued.accepted
+
+
+# The floor: the same rows through the bare driver, so the ratio prices the project's own work
+# (ORM, extra reads, Python) and not the database's. Written with %s; SQLite gets ? instead.
+FLOOR_APPLY = (
+    "SELECT id FROM voter_entry WHERE election_id = %s AND iin = %s AND precinct_id = %s",
+    "INSERT INTO certificate_case (election_id, precinct_id, voter_id, voter_iin, applicant_kind,"
+    " applicant_document, stay_locality_id, state, received_by_id, created_at, updated_at,"
+    " version) VALUES (%s, %s, %s, %s, 'voter', %s, %s, 'received', %s, %s, %s, 1) RETURNING id",
+)
+FLOOR_ISSUE = (
+    # Conditional, so a concurrent issue of the same case cannot both succeed.
+    "UPDATE certificate_case SET state = 'issued', updated_at = %s, version = version + 1"
+    " WHERE id = %s AND state = 'received' RETURNING voter_id",
+    "UPDATE stock_range SET next_serial = next_serial + 1 WHERE id = (SELECT id FROM stock_range"
+    " WHERE election_id = %s AND precinct_id = %s AND next_serial <= last_serial"
+    " ORDER BY first_serial LIMIT 1) AND next_serial <= last_serial RETURNING next_serial - 1",
+    "INSERT INTO certificate (election_id, case_id, voter_id, precinct_id, serial,"
+    " verification_code, state, handed_to, issued_at, issued_by_id)"
+    " VALUES (%s, %s, %s, %s, %s, %s, 'issued', 'voter', %s, %s) RETURNING id",
+    "UPDATE voter_entry SET mark_serial = %s, marked_at = %s WHERE id = %s AND mark_serial IS NULL",
+)
+FLOOR_AUDIT = (
+    "INSERT INTO audit_event (occurred_at, local_time, time_zone, actor_id, actor_role,"
+    " precinct_id, election_id, case_id, certificate_id, event, outcome, before_state,"
+    " after_state, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'accepted', %s, %s, %s)"
+)
+
+
+class FloorConflict(RuntimeError):
+    """A conditional UPDATE of the floor matched no row."""
+
+
+Transaction = Callable[[Desk, str], bool]
+# A client's failures that a user would retry: counted, not fatal.
+RETRYABLE = (
+    ConcurrentChange,
+    OperationalError,
+    FloorConflict,
+    psycopg.errors.OperationalError,
+    sqlite3.OperationalError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FloorSql:
+    """The floor's statements in the driver's parameter style, and how it opens a transaction."""
+
+    apply: tuple[str, ...]
+    issue: tuple[str, ...]
+    audit: str
+    begin: str | None
+    lock_voter: str
+
+    @classmethod
+    def for_driver(cls, sqlite: bool) -> FloorSql:
+        def style(statement: str) -> str:
+            return statement.replace("%s", "?") if sqlite else statement
+
+        return cls(
+            apply=tuple(style(statement) for statement in FLOOR_APPLY),
+            issue=tuple(style(statement) for statement in FLOOR_ISSUE),
+            audit=style(FLOOR_AUDIT),
+            # The app's SQLite engine takes the write lock up front (models/__init__.py).
+            begin="BEGIN IMMEDIATE" if sqlite else None,
+            # The service locks the voter's entry (a re-listing waits); SQLite has one writer.
+            lock_voter="" if sqlite else " FOR UPDATE",
+        )
+
+
+def floor_transaction(
+    connection: Any, sql: FloorSql, seal: ElectionSeal, desk: Desk, iin: str, sqlite: bool
+) -> bool:
+    """Apply + issue in two transactions and two commits, with their audit events and seal."""
+    moment = Moment(NOW, "Asia/Almaty")
+    stamp: Any = NOW.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else NOW
+    local, zone = moment.local.isoformat(timespec="seconds"), moment.zone_name
+    user, role = desk.clerk.user_id, desk.clerk.role
+    cursor = connection.cursor()
+    if sql.begin:
+        cursor.execute(sql.begin)
+    cursor.execute(sql.apply[0] + sql.lock_voter, (desk.election_id, iin, desk.precinct_id))
+    (voter_id,) = cursor.fetchone()
+    cursor.execute(
+        sql.apply[1],
+        (desk.election_id, desk.precinct_id, voter_id, iin, "ID 012345678",
+         desk.stay_locality_id, user, stamp, stamp),
+    )  # fmt: skip
+    (case_id,) = cursor.fetchone()
+    payload = {"voter": safe_iin(iin), "stay_locality_id": desk.stay_locality_id, "warnings": []}
+    cursor.execute(
+        sql.audit,
+        (stamp, local, zone, user, role, desk.precinct_id, desk.election_id, case_id, None,
+         "apply", None, "received", json.dumps(payload)),
+    )  # fmt: skip
+    commit(connection, sql)
+
+    if sql.begin:
+        cursor.execute(sql.begin)
+    cursor.execute(sql.issue[0], (stamp, case_id))
+    row = cursor.fetchone()
+    if row is None:
+        raise FloorConflict("the case is no longer received")
+    cursor.execute(sql.issue[1], (desk.election_id, desk.precinct_id))
+    row = cursor.fetchone()
+    if row is None:
+        raise FloorConflict("out of stock")
+    serial = int(row[0])
+    cursor.execute(
+        sql.issue[2],
+        (desk.election_id, case_id, voter_id, desk.precinct_id, serial,
+         new_verification_code(), stamp, user),
+    )  # fmt: skip
+    (certificate_id,) = cursor.fetchone()
+    cursor.execute(
+        sql.audit,
+        (stamp, local, zone, user, role, desk.precinct_id, desk.election_id, case_id,
+         certificate_id, "issue", "received", "issued",
+         json.dumps({"warnings": [], "serial": serial})),
+    )  # fmt: skip
+    cursor.execute(sql.issue[3], (serial, stamp, voter_id))
+    if cursor.rowcount != 1:
+        raise FloorConflict("the voter is already marked")
+    sign_payload(
+        seal.private_key,
+        CertificatePayload(
+            election_code=seal.election_code,
+            serial=serial,
+            precinct_id=desk.precinct_id,
+            iin_digest=seal_iin_digest(seal.salt, iin),
+            issued_at=int(NOW.timestamp()),
+        ),
+    )
+    commit(connection, sql)
+    cursor.close()
+    return True
+
+
+def commit(connection: Any, sql: FloorSql) -> None:
+    """sqlite3 in autocommit mode (as the app's engine sets it) takes COMMIT as a statement."""
+    if sql.begin:
+        connection.execute("COMMIT")
+    else:
+        connection.commit()
+
+
+@contextlib.contextmanager
+def floor_client(database: Database, seal: ElectionSeal) -> Iterator[Transaction]:
+    """One bare driver connection, set up as the app's engine sets up its own."""
+    sqlite = not database.url.startswith("postgresql")
+    connection: Any
+    if sqlite:
+        connection = sqlite3.connect(database.url.removeprefix("sqlite:///"), isolation_level=None)
+        for pragma in ("foreign_keys = ON", "busy_timeout = 15000", "journal_mode = WAL"):
+            connection.execute(f"PRAGMA {pragma}")
+    else:
+        url = sqlalchemy.engine.make_url(database.url).set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        if database.schema is not None:
+            dsn = psycopg.conninfo.make_conninfo(dsn, options=f"-c search_path={database.schema}")
+        connection = psycopg.connect(dsn)
+    sql = FloorSql.for_driver(sqlite)
+    try:
+        yield lambda desk, iin: floor_transaction(connection, sql, seal, desk, iin, sqlite)
+    finally:
+        connection.close()
 
 
 @dataclass
@@ -405,6 +590,20 @@ class RunResult:
     refused: int = 0
     retryable: int = 0
 
+    def plus(self, other: RunResult) -> RunResult:
+        """Two runs of the same load as one: their transactions, seconds and latencies."""
+        return RunResult(
+            self.transactions + other.transactions,
+            self.seconds + other.seconds,
+            self.latencies + other.latencies,
+            self.refused + other.refused,
+            self.retryable + other.retryable,
+        )
+
+    @property
+    def per_second(self) -> float:
+        return self.transactions / self.seconds
+
     def line(self, label: str) -> str:
         p50 = statistics.median(self.latencies) * 1000
         # The 19th of 20 cut points is the 95th percentile.
@@ -414,14 +613,17 @@ class RunResult:
         if self.refused or self.retryable:
             extra = f"  (refused {self.refused}, lost to a concurrent change {self.retryable})"
         return (
-            f"    {label:<44} {self.transactions / self.seconds:>8,.0f} tx/s  "
+            f"    {label:<58} {self.per_second:>8,.0f} tx/s  "
             f"latency p50 {p50:5.1f} ms  p95 {p95:5.1f} ms  max {worst:6.1f} ms  "
             f"[{self.transactions:,} tx in {self.seconds:.1f} s]{extra}"
         )
 
 
-def run_clients(engine: Engine, work: list[tuple[Desk, list[str]]]) -> RunResult:
-    """One thread per (desk, voters) pair; the clock starts when all are ready."""
+def run_clients(
+    work: list[tuple[Desk, list[str]]],
+    open_client: Callable[[], contextlib.AbstractContextManager[Transaction]],
+) -> RunResult:
+    """One thread per (desk, voters) pair, a client each; the clock starts when all are ready."""
     start = threading.Barrier(len(work) + 1)
     latencies: list[list[float]] = [[] for _ in work]
     refused = [0] * len(work)
@@ -429,15 +631,16 @@ def run_clients(engine: Engine, work: list[tuple[Desk, list[str]]]) -> RunResult
 
     def client(index: int) -> None:
         desk, iins = work[index]
-        start.wait()
-        for iin in iins:
-            began = time.perf_counter()
-            try:
-                if not desk_transaction(engine, desk, iin):
-                    refused[index] += 1
-            except (ConcurrentChange, OperationalError):
-                retryable[index] += 1
-            latencies[index].append(time.perf_counter() - began)
+        with open_client() as transaction:
+            start.wait()
+            for iin in iins:
+                began = time.perf_counter()
+                try:
+                    if not transaction(desk, iin):
+                        refused[index] += 1
+                except RETRYABLE:
+                    retryable[index] += 1
+                latencies[index].append(time.perf_counter() - began)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(len(work))]
     for thread in threads:
@@ -451,24 +654,56 @@ def run_clients(engine: Engine, work: list[tuple[Desk, list[str]]]) -> RunResult
     return RunResult(len(every), seconds, every, sum(refused), sum(retryable))
 
 
-def bench_desk(database: Database, counts: Counts, *, concurrent: bool) -> World:
+def bench_desk(
+    database: Database, counts: Counts, seal: ElectionSeal, *, concurrent: bool
+) -> World:
+    """Each load through the services, then the bare-SQL floor with as many clients, fresh
+    voters for both; the ratio of the two is the figure that survives a noisy machine."""
     engine = database.engine()
-    world = build_world(
-        engine, stock_per_desk=counts.desk_transactions + counts.per_client * 9 + 100
-    )
+    # Room for the project's and the floor's transactions, from each desk's one range.
+    stock = 2 * (counts.desk_transactions + counts.per_client * 9 + 100)
+    world = build_world(engine, stock_per_desk=stock)
     iins = iin_stream(date(1950, 1, 1))
     first = world.desks[0]
-    warm = add_voters(engine, first, iins, 20)
-    run_clients(engine, [(first, warm)])  # connections, caches, the planner: not measured
-    single = add_voters(engine, first, iins, counts.desk_transactions)
-    print(run_clients(engine, [(first, single)]).line(f"{database.label}, 1 client"))
+
+    def project() -> contextlib.AbstractContextManager[Transaction]:
+        return contextlib.nullcontext(functools.partial(desk_transaction, engine, seal))
+
+    def floor() -> contextlib.AbstractContextManager[Transaction]:
+        return floor_client(database, seal)
+
+    def compare(
+        label: str, work: Callable[[int], list[tuple[Desk, list[str]]]], count: int
+    ) -> None:
+        # Alternating rounds, so that both see the same load of a shared machine.
+        ours, bare = RunResult(0, 0.0, []), RunResult(0, 0.0, [])
+        for _ in range(ROUNDS):
+            ours = ours.plus(run_clients(work(count // ROUNDS), project))
+            bare = bare.plus(run_clients(work(count // ROUNDS), floor))
+        print(ours.line(label))
+        print(bare.line(label + ", bare-SQL floor"))
+        ratio = ours.per_second / bare.per_second
+        print(f"    {'':<58} project / floor = {ratio:.3f}  ({ROUNDS} alternating rounds)")
+
+    for open_client in (project, floor):
+        # Connections, caches, the planner, prepared statements: not measured.
+        run_clients([(first, add_voters(engine, first, iins, 20))], open_client)
+    compare(
+        f"{database.label}, 1 client",
+        lambda n: [(first, add_voters(engine, first, iins, n))],
+        counts.desk_transactions,
+    )
     if concurrent:
-        spread = [(desk, add_voters(engine, desk, iins, counts.per_client)) for desk in world.desks]
-        label = f"{database.label}, {CLIENTS} clients, own precinct each"
-        print(run_clients(engine, spread).line(label))
-        shared = [(first, add_voters(engine, first, iins, counts.per_client)) for _ in world.desks]
-        label = f"{database.label}, {CLIENTS} clients, one precinct"
-        print(run_clients(engine, shared).line(label))
+        compare(
+            f"{database.label}, {CLIENTS} clients, own precinct each",
+            lambda n: [(desk, add_voters(engine, desk, iins, n)) for desk in world.desks],
+            counts.per_client,
+        )
+        compare(
+            f"{database.label}, {CLIENTS} clients, one precinct",
+            lambda n: [(first, add_voters(engine, first, iins, n)) for _ in world.desks],
+            counts.per_client,
+        )
     engine.dispose()
     return world
 
@@ -665,6 +900,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg", help="PostgreSQL URL (default: BENCH_DATABASE_URL, TEST_...)")
     parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
     parser.add_argument("--import-rows", type=int, help="rows of the generated voter file")
+    parser.add_argument("--desk-only", action="store_true", help="only (b) and (c)")
     args = parser.parse_args(argv)
     counts = QUICK if args.quick else FULL
     if args.import_rows:
@@ -681,7 +917,8 @@ def main(argv: list[str] | None = None) -> int:
     pg_url = sqlalchemy_url(raw_pg) if raw_pg else None
 
     print_header(pg_url, counts, args.quick)
-    bench_machine(counts.machine_cycles)
+    if not args.desk_only:
+        bench_machine(counts.machine_cycles)
 
     with tempfile.TemporaryDirectory(prefix="kuelik-bench-") as folder:
         sqlite = Database("SQLite", f"sqlite:///{Path(folder) / 'bench.sqlite'}")
@@ -692,18 +929,24 @@ def main(argv: list[str] | None = None) -> int:
             postgres = Database("PostgreSQL", pg_url, BENCH_SCHEMA)
             migrate(postgres)
         try:
-            print("\n(b) Desk transactions (apply + issue + commit, fresh voter), one client")
-            print("(c) and 8 concurrent clients, PostgreSQL only")
-            sqlite_world = bench_desk(sqlite, counts, concurrent=False)
+            print("\n(b) Desk transactions (apply, commit, issue + seal, commit; fresh voter)")
+            print("(c) and 8 concurrent clients, PostgreSQL only; each beside its bare-SQL floor")
+            # The seal of the factory's election, in the throwaway folder.
+            seal = election_seal(Path(folder), "ref2022")
+            sqlite_world = bench_desk(sqlite, counts, seal, concurrent=False)
             postgres_world = None
             if postgres is not None:
-                postgres_world = bench_desk(postgres, counts, concurrent=True)
+                postgres_world = bench_desk(postgres, counts, seal, concurrent=True)
+            if args.desk_only:
+                return 0
 
             print(f"\n(d) Voter import, {counts.import_rows:,} generated rows, fresh process each")
             bench_import(sqlite, sqlite_world, counts.import_rows, Path(folder))
             if postgres is not None and postgres_world is not None:
                 bench_import(postgres, postgres_world, counts.import_rows, Path(folder))
         finally:
+            if hasattr(os, "getloadavg"):
+                print("\n  load avg at the end " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
             if pg_url:
                 reset_schema(pg_url, drop_only=True)
     return 0

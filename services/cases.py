@@ -11,9 +11,10 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.util import identity_key
 
 from models import (
     AuditEvent,
@@ -27,7 +28,7 @@ from models import (
 from services.audit import Actor, TransitionAuditor, safe_iin
 from services.errors import InvalidInput, NotFound
 from services.scope import DESK_ROLES, acting_precinct, can_act_at
-from services.stock import allocate_serial, has_free_stock
+from services.stock import allocate_serial, free_stock_exists
 from workflow.calendar import Moment
 from workflow.errors import RefusalCode, RuleViolation
 from workflow.machine import (
@@ -96,13 +97,7 @@ def apply_for_certificate(
     session: Session, actor: Actor, application: ApplicationInput, now: datetime
 ) -> CaseOutcome:
     """Receive an application in person or by representative; a refusal is recorded as a case."""
-    precinct = acting_precinct(session, actor, application.precinct_id, DESK_ROLES)
-    election = session.get(Election, application.election_id)
-    if election is None or precinct.election_id != election.id:
-        raise NotFound("election")
-    stay = session.get(Locality, application.stay_locality_id)
-    if stay is None or stay.election_id != election.id:
-        raise InvalidInput("stay_locality_id", "Choose the place of stay from the list.")
+    precinct, election, stay = _application_setting(session, actor, application)
     voter = _voter_for_application(session, election.id, application.voter_iin)
     on_this_list = voter is not None and voter.precinct_id == precinct.id
     representative = application.representative
@@ -143,6 +138,32 @@ def apply_for_certificate(
                 raise
             ctx = replace(ctx, has_live_case=True)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _application_setting(
+    session: Session, actor: Actor, application: ApplicationInput
+) -> tuple[Precinct, Election, Locality]:
+    """The acting precinct, the election and the place of stay, in one query when all is well."""
+    if can_act_at(actor, application.precinct_id, DESK_ROLES):
+        row = session.execute(
+            _APPLICATION_SETTING,
+            {
+                "precinct_id": application.precinct_id,
+                "election_id": application.election_id,
+                "stay_locality_id": application.stay_locality_id,
+            },
+        ).one_or_none()
+        if row is not None:
+            return row[0], row[1], row[2]
+    # Something is absent, out of scope or of another election: find what, for the right error.
+    precinct = acting_precinct(session, actor, application.precinct_id, DESK_ROLES)
+    election = session.get(Election, application.election_id)
+    if election is None or precinct.election_id != election.id:
+        raise NotFound("election")
+    stay = session.get(Locality, application.stay_locality_id)
+    if stay is None or stay.election_id != election.id:
+        raise InvalidInput("stay_locality_id", "Choose the place of stay from the list.")
+    return precinct, election, stay
 
 
 def _voter_for_application(session: Session, election_id: int, iin: str) -> VoterEntry | None:
@@ -196,14 +217,15 @@ def issue_certificate(
     handed_to: ApplicantKind | None = None,
 ) -> CaseOutcome:
     """Issue: take the next number of the precinct's stock and mark the home list, all at once."""
-    case, auditor = _load_for_action(session, actor, case_id, {})
+    # One round trip for the case, its precinct and election, and the stock peek.
+    case, stock_available = _lock_case(session, actor, case_id, stock_peek=True)
+    auditor = TransitionAuditor(session, actor, case, case.election_id, case.precinct_id, {})
     if handed_to is ApplicantKind.REPRESENTATIVE and case.applicant_kind is ApplicantKind.VOTER:
         raise InvalidInput("handed_to", "The voter applied in person: hand it to the voter.")
-    election = session.get_one(Election, case.election_id)
     ctx = IssueContext(
         moment=_moment(case, now),
-        rules=election.rules(),
-        stock_available=has_free_stock(session, case.election_id, case.precinct_id),
+        rules=case.election.rules(),
+        stock_available=stock_available,
     )
     # No autoflush until the new certificate is linked to the pending audit event.
     with session.no_autoflush:
@@ -214,17 +236,21 @@ def issue_certificate(
         certificate = _new_certificate(session, actor, case, handed_to, now)
         auditor.attach_certificate(certificate, serial=certificate.serial)
     marked = session.execute(
-        update(VoterEntry)
-        .where(VoterEntry.id == certificate.voter_id, VoterEntry.mark_serial.is_(None))
-        .values(mark_serial=certificate.serial, marked_at=now)
-        .execution_options(synchronize_session=False)
+        _MARK_HOME_ENTRY,
+        {"voter_id": certificate.voter_id, "serial": certificate.serial, "now": now},
     )
     if marked.rowcount != 1:  # type: ignore[attr-defined]
         raise ConcurrentChange("the voter's home-list entry is already marked")
     session.flush()
-    if case.voter is not None:
-        session.expire(case.voter, ["mark_serial", "marked_at"])
+    _expire_mark(session, certificate.voter_id)
     return CaseOutcome(case, transition, certificate)
+
+
+def _expire_mark(session: Session, voter_id: int) -> None:
+    """A voter entry this session holds re-reads its mark when next used (not loaded for this)."""
+    voter = session.identity_map.get(identity_key(VoterEntry, voter_id))
+    if voter is not None:
+        session.expire(voter, ["mark_serial", "marked_at"])
 
 
 def _new_certificate(
@@ -235,7 +261,7 @@ def _new_certificate(
     now: datetime,
 ) -> Certificate:
     """Put the next number of the precinct's stock on a new form for this case."""
-    if case.voter is None:  # the table's CHECK: only refused cases lack a voter
+    if case.voter_id is None:  # the table's CHECK: only refused cases lack a voter
         raise ConcurrentChange("an issued case must have its voter")
     serial = allocate_serial(session, case.election_id, case.precinct_id)
     if serial is None:
@@ -243,7 +269,7 @@ def _new_certificate(
     certificate = Certificate(
         election_id=case.election_id,
         case=case,
-        voter_id=case.voter.id,
+        voter_id=case.voter_id,
         precinct_id=case.precinct_id,
         serial=serial,
         verification_code=new_verification_code(),
@@ -281,9 +307,8 @@ def cancel_certificate(
 ) -> CaseOutcome:
     """The certificate is handed back before the deadline: void, and the home mark lifted."""
     case, auditor = _load_for_action(session, actor, case_id, {"reason": reason.strip()})
-    election = session.get_one(Election, case.election_id)
     certificate = _track_certificate(case, auditor)
-    ctx = SurrenderContext(_moment(case, now), election.rules(), reason)
+    ctx = SurrenderContext(_moment(case, now), case.election.rules(), reason)
     transition = CaseMachine(case, [auditor]).surrender(ctx)
     return _close_certificate(session, case, transition, certificate, auditor, now, unmark=True)
 
@@ -353,16 +378,61 @@ def _moment(case: CertificateCase, now: datetime) -> Moment:
 def _load_for_action(
     session: Session, actor: Actor, case_id: int, payload: dict[str, object]
 ) -> tuple[CertificateCase, TransitionAuditor]:
-    """Lock the case row (PostgreSQL) so concurrent clerks act one after the other."""
-    case = session.scalar(
-        select(CertificateCase).where(CertificateCase.id == case_id).with_for_update()
-    )
-    if case is None or not can_act_at(actor, case.precinct_id, DESK_ROLES):
-        raise NotFound("case")
+    """The case, locked, and the listener that audits what the machine does to it."""
+    case, _no_peek = _lock_case(session, actor, case_id)
     auditor = TransitionAuditor(
         session, actor, case, case.election_id, case.precinct_id, dict(payload)
     )
     return case, auditor
+
+
+def _lock_case(
+    session: Session, actor: Actor, case_id: int, *, stock_peek: bool = False
+) -> tuple[CertificateCase, bool]:
+    """Lock the case row (PostgreSQL) so concurrent clerks act one after the other.
+
+    The precinct (for its clock) and the election (for its rules) come in the same query, and
+    with `stock_peek` whether the precinct has a free number (else False): one round trip.
+    Only the case's row is locked.
+    """
+    statement = _CASE_FOR_ISSUE if stock_peek else _CASE_FOR_ACTION
+    row = session.execute(statement, {"case_id": case_id}).unique().one_or_none()
+    if row is None or not can_act_at(actor, row[0].precinct_id, DESK_ROLES):
+        raise NotFound("case")
+    return row[0], stock_peek and bool(row[1])
+
+
+# The desk's hot statements are built once: constructing an ORM statement costs about as much
+# Python as the round trip that runs it (the compiled form is cached either way).
+_CASE_FOR_ACTION = (
+    select(CertificateCase)
+    .options(
+        joinedload(CertificateCase.precinct, innerjoin=True),
+        joinedload(CertificateCase.election, innerjoin=True),
+    )
+    .where(CertificateCase.id == bindparam("case_id"))
+    .with_for_update(of=CertificateCase)
+)
+_CASE_FOR_ISSUE = _CASE_FOR_ACTION.add_columns(
+    free_stock_exists(CertificateCase.election_id, CertificateCase.precinct_id)
+)
+_APPLICATION_SETTING = (
+    select(Precinct, Election, Locality)
+    .join(Election, Election.id == Precinct.election_id)
+    .join(Locality, Locality.election_id == Precinct.election_id)
+    .where(
+        Precinct.id == bindparam("precinct_id"),
+        Election.id == bindparam("election_id"),
+        Locality.id == bindparam("stay_locality_id"),
+    )
+)
+# Only an unmarked entry is marked: of two issues for one voter, one matches no row.
+_MARK_HOME_ENTRY = (
+    update(VoterEntry)
+    .where(VoterEntry.id == bindparam("voter_id"), VoterEntry.mark_serial.is_(None))
+    .values(mark_serial=bindparam("serial"), marked_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def _new_case(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Exists, and_, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
 from models import Certificate, Precinct, StockRange
 from services.audit import SYSTEM, Actor, record_event
@@ -163,28 +164,38 @@ def _may_stock(actor: Actor, precinct: Precinct) -> bool:
     return actor.role == SYSTEM.role or oversees(actor, precinct)
 
 
+def free_stock_exists(election_id: Any, precinct_id: Any) -> Exists:
+    """Whether the precinct still holds an unused serial, as an expression: a caller folds it
+    into the query that loads its rows (the ids may be columns of the outer query)."""
+    return (
+        select(StockRange.id)
+        .where(
+            StockRange.election_id == election_id,
+            StockRange.precinct_id == precinct_id,
+            StockRange.next_serial <= StockRange.last_serial,
+        )
+        .exists()
+    )
+
+
 def has_free_stock(session: Session, election_id: int, precinct_id: int) -> bool:
     """Whether the precinct still holds an unused serial."""
-    return (
-        session.scalar(
-            select(StockRange.id)
-            .where(
-                StockRange.election_id == election_id,
-                StockRange.precinct_id == precinct_id,
-                StockRange.next_serial <= StockRange.last_serial,
-            )
-            .limit(1)
-        )
-        is not None
-    )
+    return bool(session.scalar(select(free_stock_exists(election_id, precinct_id))))
 
 
 def allocate_serial(session: Session, election_id: int, precinct_id: int) -> int | None:
     """Take the next free serial of the precinct's lowest open range, or None when out of stock.
 
     One conditional UPDATE per attempt: the row lock it takes makes a concurrent allocator wait
-    and then see the moved cursor, so no two transactions get the same number.
+    and then see the moved cursor, so no two transactions get the same number. The first attempt
+    finds its range in a subquery (one round trip); only when that range was emptied meanwhile
+    do the other open ranges get read and tried one by one.
     """
+    moved = session.execute(
+        _TAKE_LOWEST_OPEN, {"for_election_id": election_id, "for_precinct_id": precinct_id}
+    ).scalar_one_or_none()
+    if moved is not None:
+        return int(moved) - 1
     candidates = session.scalars(
         select(StockRange.id)
         .where(
@@ -195,16 +206,46 @@ def allocate_serial(session: Session, election_id: int, precinct_id: int) -> int
         .order_by(StockRange.first_serial)
     ).all()
     for range_id in candidates:
-        moved = session.execute(
-            update(StockRange)
-            .where(StockRange.id == range_id, StockRange.next_serial <= StockRange.last_serial)
-            .values(next_serial=StockRange.next_serial + 1)
-            .returning(StockRange.next_serial)
-            .execution_options(synchronize_session=False)
-        ).scalar_one_or_none()
-        if moved is not None:
-            return int(moved) - 1
+        taken = _advance(session, range_id)
+        if taken is not None:
+            return taken
     return None
+
+
+def _advance(session: Session, range_id: int) -> int | None:
+    """Move one range's cursor if it is still open; the serial taken, or None."""
+    moved = session.execute(
+        update(StockRange)
+        .where(StockRange.id == range_id, StockRange.next_serial <= StockRange.last_serial)
+        .values(next_serial=StockRange.next_serial + 1)
+        .returning(StockRange.next_serial)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return None if moved is None else int(moved) - 1
+
+
+# An alias, so the subquery reads the table itself rather than correlating to the UPDATE's row.
+_candidate = aliased(StockRange, name="candidate")
+# Built once (the hot path of every issue): an ORM statement costs as much to build as to send.
+_TAKE_LOWEST_OPEN = (
+    update(StockRange)
+    .where(
+        StockRange.id
+        == select(_candidate.id)
+        .where(
+            _candidate.election_id == bindparam("for_election_id"),
+            _candidate.precinct_id == bindparam("for_precinct_id"),
+            _candidate.next_serial <= _candidate.last_serial,
+        )
+        .order_by(_candidate.first_serial)
+        .limit(1)
+        .scalar_subquery(),
+        StockRange.next_serial <= StockRange.last_serial,
+    )
+    .values(next_serial=StockRange.next_serial + 1)
+    .returning(StockRange.next_serial)
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True, slots=True)

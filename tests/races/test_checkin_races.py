@@ -193,7 +193,8 @@ class GuardStripper:
     saw only StaleDataError, never a second inclusion (measured: 70 of 70 losers).
     """
 
-    FOR_UPDATE = re.compile(r"\s+FOR UPDATE\b")
+    # Also "FOR UPDATE OF certificate_case", as the desk's case lock reads (services.cases).
+    FOR_UPDATE = re.compile(r"\s+FOR UPDATE(?:\s+OF\s+\w+(?:\s*,\s*\w+)*)?\b")
     # `version_id_col` adds "AND certificate_case.version = %(certificate_case_version)s".
     CASE_VERSION = re.compile(r"\s+AND certificate_case\.version = %\(certificate_case_version\)s")
 

@@ -11,6 +11,7 @@ from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -65,8 +66,15 @@ def _load_user(user_id: str) -> User | None:
     raw_id, _sep, token = user_id.partition(":")
     if not raw_id.isdigit() or not token:
         return None
-    user = db.session.scalar(
-        select(User).where(User.id == int(raw_id), User.session_token == token, User.active)
+    # With the placements in the same statement: every request needs them for the actor.
+    user: User | None = (
+        db.session.execute(
+            select(User)
+            .where(User.id == int(raw_id), User.session_token == token, User.active)
+            .options(joinedload(User.placements))
+        )
+        .unique()
+        .scalar_one_or_none()
     )
     return user
 

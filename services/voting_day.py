@@ -104,18 +104,20 @@ def present_certificate(
             serial = number_of_election(session, election, parse_certificate_number(number_text))
     except RuleViolation as violation:
         return refuse(violation)
-    # Lock the case first: a second desk presenting the same certificate waits here, then reads
-    # the certificate as that desk left it (no read before the lock to refresh after it).
+    # To take it in, lock the case first: a second desk presenting the same certificate waits
+    # here, then reads the certificate as that desk left it (no read to refresh after the lock).
+    # A look takes no lock: it changes nothing, and a row lock would make its commit wait for
+    # a WAL flush on PostgreSQL.
+    statement = select(CertificateCase).where(
+        CertificateCase.id
+        == select(Certificate.case_id)
+        .where(Certificate.election_id == election_id, Certificate.serial == serial)
+        .scalar_subquery()
+    )
     case = session.scalar(
-        select(CertificateCase)
-        .where(
-            CertificateCase.id
-            == select(Certificate.case_id)
-            .where(Certificate.election_id == election_id, Certificate.serial == serial)
-            .scalar_subquery()
+        (statement.with_for_update() if confirm else statement).execution_options(
+            populate_existing=True
         )
-        .with_for_update()
-        .execution_options(populate_existing=True)
     )
     # With its holder and home precinct, which every answer shows.
     certificate = session.scalar(

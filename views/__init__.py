@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Flask, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
@@ -96,6 +107,10 @@ def _refuse_nul_bytes() -> None:
 
 def _enforce_session_limits() -> Response | None:
     """Idle 30 minutes or 12 hours in all: sign in again."""
+    # A stylesheet is no activity, and must not load the user or touch the session cookie
+    # (a response that sets a cookie is not one every browser may share from cache).
+    if request.endpoint in current_app.extensions.get("kuelik_static_endpoints", ()):
+        return None
     if is_api_request() or not current_user.is_authenticated:
         return None
     instant = now()

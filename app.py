@@ -145,6 +145,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = BoundedInt
     register_views(app)
+    from views.assets import register_assets
+
+    register_assets(app)
 
 
 def _register_commands(app: Flask) -> None:

@@ -285,9 +285,12 @@ def visible_elections(session: Session, actor: Actor) -> list[Election]:
     return list(session.scalars(statement))
 
 
-def default_election_for(session: Session, actor: Actor, now: datetime) -> Election | None:
-    """The election whose voting day or window is current, among those the actor sees."""
-    elections = visible_elections(session, actor)
+def default_election_for(
+    session: Session, actor: Actor, now: datetime, visible: list[Election] | None = None
+) -> Election | None:
+    """The election whose voting day or window is current, among those the actor sees
+    (`visible`, when the caller already has them)."""
+    elections = visible_elections(session, actor) if visible is None else visible
     chosen = default_election(
         [ElectionClock(e.id, e.rules(), network_zones(session, e.id)) for e in elections], now
     )
@@ -295,13 +298,21 @@ def default_election_for(session: Session, actor: Actor, now: datetime) -> Elect
 
 
 def election_for(
-    session: Session, actor: Actor, election_id: int | None, now: datetime
+    session: Session,
+    actor: Actor,
+    election_id: int | None,
+    now: datetime,
+    visible: list[Election] | None = None,
 ) -> Election:
-    """The named election if the actor sees it, else their default; NotFound when none."""
+    """The named election if the actor sees it, else their default; NotFound when none.
+
+    `visible`: the actor's elections, when the caller already has them (one query less).
+    """
+    elections = visible_elections(session, actor) if visible is None else visible
     if election_id is None:
-        election = default_election_for(session, actor, now)
+        election = default_election_for(session, actor, now, elections)
     else:
-        election = next((e for e in visible_elections(session, actor) if e.id == election_id), None)
+        election = next((e for e in elections if e.id == election_id), None)
     if election is None:
         raise NotFound("election")
     return election

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from models import AuditEvent, Certificate, CertificateCase, Election, Inclusion, Precinct
@@ -21,15 +22,42 @@ class HourlyFigures:
 
 
 def inclusions_by_hour(session: Session, election: Election, precinct: Precinct) -> HourlyFigures:
-    """Inclusions at this precinct so far, by hour of its own wall clock."""
-    times = session.scalars(
-        select(Inclusion.included_at).where(
-            Inclusion.election_id == election.id, Inclusion.precinct_id == precinct.id
-        )
-    ).all()
+    """Inclusions at this precinct so far, by hour of its own wall clock.
+
+    The database counts per UTC hour (at most 24 rows a day, however long the list grows); each
+    UTC hour is one local hour wherever the offset is whole hours, as in every zone of Kazakhstan.
+    """
+    dialect = session.get_bind().dialect.name
+    hour: ColumnElement[Any] = (
+        func.date_trunc("hour", func.timezone("UTC", Inclusion.included_at))
+        if dialect == "postgresql"
+        else func.strftime("%Y-%m-%d %H:00:00", Inclusion.included_at)
+    )
+    where = (Inclusion.election_id == election.id, Inclusion.precinct_id == precinct.id)
+    rows = session.execute(select(hour, func.count()).where(*where).group_by(hour)).all()
     tz = zone(precinct.time_zone)
-    hours = Counter(instant.astimezone(tz).hour for instant in times)
-    return HourlyFigures(len(times), sorted(hours.items()))
+    hours: Counter[int] = Counter()
+    for start, count in rows:
+        instant = _utc(start).astimezone(tz)
+        if instant.minute or instant.second:
+            # A zone off the whole hour: count this UTC hour's inclusions one by one.
+            times = session.scalars(
+                select(Inclusion.included_at).where(
+                    *where,
+                    Inclusion.included_at >= _utc(start),
+                    Inclusion.included_at < _utc(start) + timedelta(hours=1),
+                )
+            )
+            hours.update(moment.astimezone(tz).hour for moment in times)
+        else:
+            hours[instant.hour] += int(count)
+    return HourlyFigures(sum(hours.values()), sorted(hours.items()))
+
+
+def _utc(value: datetime | str) -> datetime:
+    """An hour as the database returns it (naive UTC, or text on SQLite), made aware."""
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import ApiToken, Role, User
 from services.accounts import ACCOUNT_ZONE
@@ -111,7 +111,16 @@ def authenticate_token(session: Session, secret: str, now: datetime) -> ApiToken
     """The live token of an active user, or None (unknown, revoked, expired, inactive)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
+    # The user and their placements in the same statement: every request needs the actor.
+    token = (
+        session.execute(
+            select(ApiToken)
+            .where(ApiToken.token_hash == token_hash(secret))
+            .options(joinedload(ApiToken.user).joinedload(User.placements))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     user = token.user

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import (
     AuditEvent,
@@ -104,10 +104,27 @@ def present_certificate(
             serial = number_of_election(session, election, parse_certificate_number(number_text))
     except RuleViolation as violation:
         return refuse(violation)
-    certificate = session.scalar(
-        select(Certificate).where(
-            Certificate.election_id == election_id, Certificate.serial == serial
+    # To take it in, lock the case first: a second desk presenting the same certificate waits
+    # here, then reads the certificate as that desk left it (no read to refresh after the lock).
+    # A look takes no lock: it changes nothing, and a row lock would make its commit wait for
+    # a WAL flush on PostgreSQL.
+    statement = select(CertificateCase).where(
+        CertificateCase.id
+        == select(Certificate.case_id)
+        .where(Certificate.election_id == election_id, Certificate.serial == serial)
+        .scalar_subquery()
+    )
+    case = session.scalar(
+        (statement.with_for_update() if confirm else statement).execution_options(
+            populate_existing=True
         )
+    )
+    # With its holder and home precinct, which every answer shows.
+    certificate = session.scalar(
+        select(Certificate)
+        .where(Certificate.election_id == election_id, Certificate.serial == serial)
+        .options(joinedload(Certificate.voter), joinedload(Certificate.precinct))
+        .execution_options(populate_existing=True)
     )
     if certificate is None:
         return refuse(RuleViolation(RefusalCode.NOT_FOUND, "No certificate has this number."))
@@ -122,14 +139,8 @@ def present_certificate(
             check_certificate_authentic(certificate.verification_code, verification_code or "")
         except RuleViolation as violation:
             return refuse(violation, certificate)
-
-    # Lock the case: a second desk presenting the same certificate waits, then sees it used.
-    case = session.scalar(
-        select(CertificateCase).where(CertificateCase.id == certificate.case_id).with_for_update()
-    )
     if case is None:
         raise NotFound("case")
-    session.refresh(certificate)
     home: Precinct = case.precinct
     auditor = TransitionAuditor(
         session, actor, case, election_id, receiving.id, {"serial": serial}, certificate.id

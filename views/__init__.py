@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Flask, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -65,8 +77,15 @@ def _load_user(user_id: str) -> User | None:
     raw_id, _sep, token = user_id.partition(":")
     if not raw_id.isdigit() or not token:
         return None
-    user = db.session.scalar(
-        select(User).where(User.id == int(raw_id), User.session_token == token, User.active)
+    # With the placements in the same statement: every request needs them for the actor.
+    user: User | None = (
+        db.session.execute(
+            select(User)
+            .where(User.id == int(raw_id), User.session_token == token, User.active)
+            .options(joinedload(User.placements))
+        )
+        .unique()
+        .scalar_one_or_none()
     )
     return user
 
@@ -88,6 +107,10 @@ def _refuse_nul_bytes() -> None:
 
 def _enforce_session_limits() -> Response | None:
     """Idle 30 minutes or 12 hours in all: sign in again."""
+    # A stylesheet is no activity, and must not load the user or touch the session cookie
+    # (a response that sets a cookie is not one every browser may share from cache).
+    if request.endpoint in current_app.extensions.get("kuelik_static_endpoints", ()):
+        return None
     if is_api_request() or not current_user.is_authenticated:
         return None
     instant = now()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -38,6 +38,21 @@ bp = Blueprint("checkin", __name__, url_prefix="/checkin")
 
 STAFF = (Role.CHECKIN, Role.CLERK)
 _CONTEXT_KEY = "kuelik.checkin_context"
+
+
+@bp.before_request
+def _keep_rows_after_commit() -> None:
+    """The screen drawn after a check-in's commit shows rows this request has just read: with
+    expiry on commit, each (user, election, precinct, certificate) would be read again."""
+    g.kuelik_expire_on_commit = db.session().expire_on_commit
+    db.session().expire_on_commit = False
+
+
+@bp.teardown_request
+def _restore_expiry(_error: BaseException | None) -> None:
+    kept = g.pop("kuelik_expire_on_commit", None)
+    if kept is not None:
+        db.session().expire_on_commit = kept
 
 
 def _context() -> tuple[Election, Precinct, ElectionSeal]:

@@ -11,6 +11,8 @@ from typing import Any, NoReturn, TypeVar
 from flask import abort, current_app, redirect, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
@@ -37,6 +39,7 @@ def current_actor() -> Actor:
 
 
 _ELECTION_KEY = "kuelik.election"
+_VISIBLE_KEY = "kuelik.visible_elections"
 SESSION_ELECTION = "election_id"
 
 
@@ -70,15 +73,16 @@ def chosen_election() -> Election:
         return cached
     actor = current_actor()
     wanted = _requested_election_id()
+    visible = elections_to_choose()
     try:
-        election = election_for(db.session, actor, wanted, now())
+        election = election_for(db.session, actor, wanted, now(), visible)
     except NotFound:
         if wanted is None:
             raise NoElection from None
         # A choice that is gone or out of sight: fall back on the default.
         session.pop(SESSION_ELECTION, None)
         try:
-            election = election_for(db.session, actor, None, now())
+            election = election_for(db.session, actor, None, now(), visible)
         except NotFound:
             raise NoElection from None
     request.environ[_ELECTION_KEY] = election
@@ -86,10 +90,17 @@ def chosen_election() -> Election:
 
 
 def elections_to_choose() -> list[Election]:
-    """The elections the navigation bar offers (the user's own, newest first)."""
+    """The elections the navigation bar offers (the user's own, newest first).
+
+    Read once per request: the screen's election and the navigation bar both need them.
+    """
     if not current_user.is_authenticated:
         return []
-    return visible_elections(db.session, current_actor())
+    cached: list[Election] | None = request.environ.get(_VISIBLE_KEY)
+    if cached is None:
+        cached = visible_elections(db.session, current_actor())
+        request.environ[_VISIBLE_KEY] = cached
+    return cached
 
 
 def election_name(election: Election) -> str:
@@ -144,35 +155,37 @@ def new_form_key() -> str:
 def claim_form_key(key: str | None) -> str | None:
     """Claim the key inside the action's transaction. None: go on. A URL: it was used, go there.
 
-    The key is inserted with the action's own rows: a replay collides on the primary key, and
-    its transaction (which would have acted twice) is rolled back.
+    The key is inserted with the action's own rows, at once: a twin request in flight waits on
+    it, then finds the key taken; a replay finds it taken, and does not act twice.
     """
     if not key or len(key) > 64:
         return None
-    existing = db.session.get(FormSubmission, key)
-    if existing is not None:
-        return existing.result_url if existing.user_id == current_user.id else None
-    try:
-        # Inserted at once: a twin request in flight waits here, then finds the key taken.
-        with db.session.begin_nested():
-            db.session.add(
-                FormSubmission(key=key, user_id=current_user.id, created_at=now(), result_url="")
-            )
-    except IntegrityError:
-        twin = db.session.get(FormSubmission, key, populate_existing=True)
-        if twin is not None and twin.user_id == current_user.id and twin.result_url:
-            return twin.result_url
+    claimed = db.session.execute(
+        _insert_for(db.session.get_bind().dialect.name)(FormSubmission)
+        .values(key=key, user_id=current_user.id, created_at=now(), result_url="")
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(FormSubmission.key)
+    ).scalar()
+    if claimed is not None:
+        return None
+    existing = db.session.get(FormSubmission, key, populate_existing=True)
+    if existing is None:  # pragma: no cover - ON CONFLICT saw a row that is gone now
         return request.path
-    return None
+    return existing.result_url if existing.user_id == current_user.id else None
+
+
+def _insert_for(dialect: str) -> Callable[..., Any]:
+    """INSERT with ON CONFLICT: one statement, no savepoint round trips."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def finish_form_key(key: str | None, result_url: str) -> None:
     """Record where the first submission led, so a replay lands on the same page."""
     if not key or len(key) > 64:
         return
-    submission = db.session.get(FormSubmission, key)
-    if submission is not None:
-        submission.result_url = result_url
+    db.session.execute(
+        update(FormSubmission).where(FormSubmission.key == key).values(result_url=result_url)
+    )
 
 
 def commit_or_replay(key: str | None) -> Response | None:

@@ -35,7 +35,10 @@ def test_pages_and_their_assets_stay_on_the_server(app: Flask, sign_in: SignIn, 
         assert not external, f"{page} reaches outside: {external}"
         # Assets cached, a page is its HTML: it must stay light on a bad network.
         assert len(response.data) < 150_000, f"{page} is {len(response.data)} bytes"
-        for asset in [ref for ref in references if ref.endswith((".css", ".js"))]:
+        # Asset URLs carry their version (`?v=...`): judge the path.
+        assets = [ref for ref in references if ref.split("?", 1)[0].endswith((".css", ".js"))]
+        assert assets, f"{page} links no stylesheet: the check must see its assets"
+        for asset in assets:
             body = client.get(asset)
             assert body.status_code == 200, asset
             text = body.get_data(as_text=True)

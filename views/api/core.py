@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 from flask import Blueprint, Response, current_app, g, request
 from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete
+from sqlalchemy import delete, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from models import ApiToken, IdempotentRequest, Role, User, db
@@ -360,24 +361,20 @@ def _fingerprint() -> str:
 
 def _claim(user: User, key: str, fingerprint: str) -> Response | None:
     """Replay a finished twin, refuse a reused key, or take the key for this request."""
-    existing = db.session.get(IdempotentRequest, (user.id, key))
-    if existing is None:
-        _forget_old_keys(user)
-        try:
-            # Inserted at once: a twin in flight waits on this row, then finds it answered.
-            with db.session.begin_nested():
-                db.session.add(
-                    IdempotentRequest(
-                        user_id=user.id, key=key, fingerprint=fingerprint, created_at=api_now()
-                    )
-                )
-            return None
-        except IntegrityError:
-            existing = db.session.get(IdempotentRequest, (user.id, key), populate_existing=True)
-            if existing is None:  # pragma: no cover - the twin rolled back between the two reads
-                raise Problem(
-                    409, "idempotency_key_in_use", _("The same request is being processed.")
-                ) from None
+    _forget_old_keys(user)
+    # One statement: a twin in flight makes this wait on its row, then find it answered.
+    dialect = db.session.get_bind().dialect.name
+    claimed = db.session.execute(
+        (postgresql.insert if dialect == "postgresql" else sqlite.insert)(IdempotentRequest)
+        .values(user_id=user.id, key=key, fingerprint=fingerprint, created_at=api_now())
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(IdempotentRequest.key)
+    ).scalar()
+    if claimed is not None:
+        return None
+    existing = db.session.get(IdempotentRequest, (user.id, key), populate_existing=True)
+    if existing is None:  # pragma: no cover - the twin's row is gone between the two reads
+        raise Problem(409, "idempotency_key_in_use", _("The same request is being processed."))
     if existing.fingerprint != fingerprint:
         raise Problem(
             422,
@@ -391,27 +388,42 @@ def _claim(user: User, key: str, fingerprint: str) -> Response | None:
     return response
 
 
+# Old answers are swept at most this often per user and process, not on every POST.
+_SWEEP_INTERVAL = timedelta(minutes=10)
+
+
 def _forget_old_keys(user: User) -> None:
     """Answers are kept a week: long past any retry, short enough to keep the table small."""
+    instant = api_now()
+    swept: dict[int, datetime] = current_app.extensions.setdefault("kuelik_idempotency_swept", {})
+    last = swept.get(user.id)
+    if last is not None and last <= instant < last + _SWEEP_INTERVAL:
+        return
     db.session.execute(
         delete(IdempotentRequest).where(
             IdempotentRequest.user_id == user.id,
-            IdempotentRequest.created_at < api_now() - KEY_RETENTION,
+            IdempotentRequest.created_at < instant - KEY_RETENTION,
         )
     )
+    swept[user.id] = instant
 
 
 def _store(user: User, key: str, result: Result, response: Response) -> None:
-    row = db.session.get(IdempotentRequest, (user.id, key))
-    if row is None:  # pragma: no cover - claimed above in this transaction
-        return
-    row.status_code = response.status_code
-    row.content_type = response.content_type or JSON_TYPE
-    row.location = result.location
-    if result.stored is not None:
-        row.body = result.stored.model_dump_json(by_alias=True).encode()
-    else:
-        row.body = response.get_data()
+    body = (
+        result.stored.model_dump_json(by_alias=True).encode()
+        if result.stored is not None
+        else response.get_data()
+    )
+    db.session.execute(
+        update(IdempotentRequest)
+        .where(IdempotentRequest.user_id == user.id, IdempotentRequest.key == key)
+        .values(
+            status_code=response.status_code,
+            content_type=response.content_type or JSON_TYPE,
+            location=result.location,
+            body=body,
+        )
+    )
 
 
 def _replay(row: IdempotentRequest) -> Response:

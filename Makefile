@@ -74,6 +74,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.bench_pdf
 	$(BIN)/python -m bench.bench_api
 	$(BIN)/python -m bench.bench_setup --quick
+	$(BIN)/python -m bench.bench_load --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -2,7 +2,7 @@
 
     python -m bench.bench_load [--rates 10,25,50,100,200] [--duration 10] [--quick]
                                [--modes web,api] [--workers 2] [--threads 4] [--pg URL]
-                               [--out bench/out/checkin_load.json]
+                               [--out bench/results/checkin_load.json]
 
 A closed loop (N clients, each waiting for its answer before the next request) slows its own
 arrivals when the server slows, and so hides queueing. Here a scheduler starts check-in number
@@ -80,7 +80,7 @@ REQUEST_TIMEOUT = 30.0
 # Client threads: enough that the client is not the queue at 200/s with 250 ms answers.
 CLIENT_THREADS = 96
 WEB_BROWSERS = 96
-DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "checkin_load.json"
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "checkin_load.json"
 # Not bench_checkin's schema: the two may run at once.
 BENCH_SCHEMA = "kuelik_bench_load"
 

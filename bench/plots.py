@@ -3,7 +3,7 @@
     python -m bench.plots [--results bench/results] [--out docs/images]
 
 Reads what the benches saved in `bench/results/` (`import.json` from bench_setup, one record
-per run and database; `checkin_load.json` from bench_checkin's open-loop runs) and draws:
+per run and database; `checkin_load.json` from bench_load's open-loop run) and draws:
 
   - `perf-import.png`: import time against rows, the project beside its floors (log-log);
   - `perf-checkin.png`: check-in latency percentiles against the arrival rate.
@@ -155,7 +155,7 @@ def _latest(records: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
     return list(newest.values())
 
 
-def import_chart(records: list[dict[str, Any]]) -> Drawing:
+def import_chart(records: list[dict[str, Any]]) -> Drawing:  # bench_setup's records
     series: Series = {}
     for record in _latest(records, "database", "voters"):
         rows = float(record["voters"])
@@ -181,10 +181,10 @@ def import_chart(records: list[dict[str, Any]]) -> Drawing:
     )
 
 
-def checkin_chart(records: list[dict[str, Any]]) -> Drawing:
+def checkin_chart(document: dict[str, Any]) -> Drawing:
     series: Series = {}
-    for record in records:
-        kind = str(record["kind"])
+    for record in document["points"]:
+        kind = {"web": "web", "api": "API"}.get(str(record["mode"]), str(record["mode"]))
         for share in ("p50", "p95", "p99"):
             series.setdefault(f"{kind} {share}", []).append(
                 (float(record["rate"]), float(record[f"{share}_ms"]))
@@ -193,7 +193,8 @@ def checkin_chart(records: list[dict[str, Any]]) -> Drawing:
         series,
         title="Check-in latency against the arrival rate (open loop, PostgreSQL)",
         x_label="arrivals per second",
-        y_label="milliseconds from the scheduled start",
+        y_label="milliseconds from the scheduled start (log scale)",
+        log_y=True,
         dashed=[name for name in series if name.endswith("p50")],
     )
 

@@ -1,6 +1,7 @@
 """Setting up a national election from nothing, through the commands an administrator runs.
 
     python -m bench.bench_setup [--precincts N] [--voters N] [--no-pg | --pg URL] [--quick]
+                                [--no-sqlite] [--keep-database]
 
 Each step is the real `flask` command in a process of its own (time and peak memory are its own):
 `create-election --map kz-2026`, `import-precincts` (N precincts over the 20 regions),
@@ -379,6 +380,7 @@ def main() -> None:
     parser.add_argument("--pg")
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--keep-database", action="store_true", help="keep the PostgreSQL one")
     args = parser.parse_args()
     precincts = args.precincts or (500 if args.quick else 10_000)
     voters = args.voters or (20_000 if args.quick else 1_000_000)
@@ -410,8 +412,12 @@ def main() -> None:
             url = base.set(database=name).render_as_string(hide_password=False)
             setup_election("PostgreSQL", url, pg_folder, precincts, voters)
         finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if args.keep_database:
+                # For more look-ups on the same list: python -m bench.bench_lookup --url ...
+                print(f"  kept: {base.set(database=name).render_as_string(hide_password=True)}")
+            else:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
 
 

@@ -159,18 +159,3 @@ class SearchKeys:
             if fold:
                 parts.append(fold)
         return " ".join(parts)[:SEARCH_KEY_LENGTH]
-
-
-# Words nearly every Kazakh patronymic carries ("Асқар ұлы", "Асқар қызы"), folded.
-_PATRONYMIC_MARKERS = frozenset({"uli", "kizi", "ogli"})
-# pg_trgm makes nothing of a shorter word but a scan of its whole index.
-_SHORTEST_INDEXED = 3
-
-
-def split_for_index(words: list[str]) -> tuple[list[str], list[str]]:
-    """The folded query words a trigram index should look up, and those better only checked on
-    the rows it finds: too short to have a trigram, or on millions of names (a patronymic's
-    marker), whose index entries cost more to read than they narrow."""
-    indexed = [w for w in words if len(w) >= _SHORTEST_INDEXED and w not in _PATRONYMIC_MARKERS]
-    checked = [w for w in words if w not in indexed]
-    return indexed, checked

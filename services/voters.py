@@ -13,7 +13,7 @@ from models import CertificateCase, Election, Precinct, Role, VoterEntry
 from services.audit import Actor, record_event, safe_iin
 from services.errors import InvalidInput, NotFound
 from services.scope import oversees, scoped
-from services.search import fold_name, split_for_index
+from services.search import fold_name
 from workflow.calendar import Moment
 from workflow.errors import RuleViolation
 from workflow.iin import is_valid_iin
@@ -61,15 +61,9 @@ def search_voters(session: Session, actor: Actor, election_id: int, query: str) 
     if not words:
         return VoterSearch([])
     statement = base
-    indexed, checked = split_for_index(words[:5])
-    for word in indexed:
+    for word in words[:5]:
         statement = statement.where(
             VoterEntry.search_key.like(f"%{_escape_like(word)}%", escape="\\")
-        )
-    for word in checked:
-        # `|| ''` hides the column from the trigram index: the word filters what it finds.
-        statement = statement.where(
-            (VoterEntry.search_key + "").like(f"%{_escape_like(word)}%", escape="\\")
         )
     if actor.role in (Role.CLERK.value, Role.CHECKIN.value):
         # One precinct's list: sorting every match is cheap, so the page is the first in order.

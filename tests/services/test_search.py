@@ -17,7 +17,7 @@ from seed.reference import (
     RUSSIAN_PATRONYMICS,
     RUSSIAN_SURNAMES,
 )
-from services.search import SEARCH_KEY_LENGTH, fold_name, split_for_index, voter_search_key
+from services.search import SEARCH_KEY_LENGTH, fold_name, voter_search_key
 
 # Real names as (Kazakh spelling, Russian look-alike typing, Latin spellings seen in passports
 # and on foreign keyboards, including the 2021 Kazakh Latin alphabet).
@@ -175,13 +175,3 @@ def test_voter_search_key_fits_its_column() -> None:
     # щ becomes four letters: the longest names must still fit String(600).
     key = voter_search_key("Щ" * 200, "Щука" * 50, "Щ" * 200)
     assert len(key) <= SEARCH_KEY_LENGTH
-
-
-def test_short_words_and_patronymic_markers_are_checked_not_indexed() -> None:
-    words = fold_name("Ли Айгүл Асқар қызы Серік ұлы").split()
-
-    indexed, checked = split_for_index(words)
-
-    assert indexed == ["agul", "askar", "serik"]
-    assert checked == ["li", "kizi", "uli"]
-    assert split_for_index(["li", "an"]) == ([], ["li", "an"])

@@ -144,12 +144,12 @@ def migrate(target: Target) -> None:
         db.engine.dispose()
 
 
-def reset_schema(url: str, *, drop_only: bool = False) -> None:
+def reset_schema(url: str, *, drop_only: bool = False, schema: str = BENCH_SCHEMA) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {BENCH_SCHEMA} CASCADE"))
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         if not drop_only:
-            connection.execute(text(f"CREATE SCHEMA {BENCH_SCHEMA}"))
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
 
 

@@ -50,13 +50,13 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text
 
 from bench.bench_checkin import (
     SIGN_IN_CONCURRENCY,
     Target,
     migrate,
     postgres_facts,
+    reset_schema,
     sqlalchemy_url,
     verify,
 )
@@ -103,15 +103,6 @@ class Point:
     load_before: float
     load_after: float
     outcomes: dict[str, int] = field(default_factory=dict)
-
-
-def reset_schema(url: str, *, drop_only: bool = False) -> None:
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {BENCH_SCHEMA} CASCADE"))
-        if not drop_only:
-            connection.execute(text(f"CREATE SCHEMA {BENCH_SCHEMA}"))
-    engine.dispose()
 
 
 def load1() -> float:
@@ -369,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  server      gunicorn --workers {args.workers} --threads {args.threads}; "
         f"{args.duration:g} s per rate; latency from the scheduled start (ms)"
     )
-    reset_schema(pg_url)
+    reset_schema(pg_url, schema=BENCH_SCHEMA)
     try:
         target = Target(
             "PostgreSQL", pg_url, url_with_search_path(pg_url, BENCH_SCHEMA), BENCH_SCHEMA
@@ -378,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="kuelik-bench-load-") as folder:
             points = run(args, target, Path(folder) / "instance")
     finally:
-        reset_schema(pg_url, drop_only=True)
+        reset_schema(pg_url, drop_only=True, schema=BENCH_SCHEMA)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

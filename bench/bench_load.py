@@ -350,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--modes: web, api or both")
     raw = args.pg or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if not raw:
-        parser.error("PostgreSQL is needed: --pg, BENCH_DATABASE_URL or TEST_DATABASE_URL")
+        # `make bench` runs on machines without a server too: say so, and let the others run.
+        print("bench_load: skipped, it needs PostgreSQL (--pg, BENCH_DATABASE_URL or TEST_...)")
+        return 0
     pg_url = sqlalchemy_url(raw)
     print("Kuelik check-in under open-loop load (HTTP, gunicorn, loopback, PostgreSQL)")
     print(f"  date        {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, commit {commit_id()}")

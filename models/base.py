@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Dialect, MetaData
+from sqlalchemy import DateTime, Dialect, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -27,6 +27,12 @@ class Base(DeclarativeBase):
 # Put in a schema object's `info` (beside `.ddl_if(dialect=...)`, which only create_all reads) so
 # that schema comparisons skip it on the other databases.
 POSTGRESQL_ONLY = {"only_on": "postgresql"}
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, for Core statements run on the session's connection (a hot
+    path's one-row DML: through the session, even Core takes the ORM's bulk path)."""
+    return cast(Table, model.__table__)
 
 
 def exists_on(schema_object: Any, dialect: str) -> bool:

@@ -19,6 +19,7 @@ from models import (
     Precinct,
     SupplementaryList,
 )
+from models.base import table_of
 from seal import CertificatePayload
 from services.audit import Actor, TransitionAuditor, record_event
 from services.cases import close_certificate, lift_home_mark
@@ -104,28 +105,39 @@ def present_certificate(
             serial = number_of_election(session, election, parse_certificate_number(number_text))
     except RuleViolation as violation:
         return refuse(violation)
-    # To take it in, lock the case first: a second desk presenting the same certificate waits
-    # here, then reads the certificate as that desk left it (no read to refresh after the lock).
-    # A look takes no lock: it changes nothing, and a row lock would make its commit wait for
-    # a WAL flush on PostgreSQL.
-    statement = select(CertificateCase).where(
-        CertificateCase.id
-        == select(Certificate.case_id)
-        .where(Certificate.election_id == election_id, Certificate.serial == serial)
-        .scalar_subquery()
-    )
-    case = session.scalar(
-        (statement.with_for_update() if confirm else statement).execution_options(
-            populate_existing=True
-        )
-    )
+    by_number = (Certificate.election_id == election_id, Certificate.serial == serial)
     # With its holder and home precinct, which every answer shows.
-    certificate = session.scalar(
-        select(Certificate)
-        .where(Certificate.election_id == election_id, Certificate.serial == serial)
-        .options(joinedload(Certificate.voter), joinedload(Certificate.precinct))
-        .execution_options(populate_existing=True)
-    )
+    shown = (joinedload(Certificate.voter), joinedload(Certificate.precinct))
+    if confirm:
+        # To take it in, lock the case first: a second desk presenting the same certificate
+        # waits here, then reads the certificate as that desk left it (no read to refresh
+        # after the lock). One joined, locking read would not do: after the wait PostgreSQL
+        # re-reads only the locked row, and the certificate's state would be the old one.
+        case = session.scalar(
+            select(CertificateCase)
+            .where(
+                CertificateCase.id
+                == select(Certificate.case_id).where(*by_number).scalar_subquery()
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        certificate = session.scalar(
+            select(Certificate)
+            .where(*by_number)
+            .options(*shown)
+            .execution_options(populate_existing=True)
+        )
+    else:
+        # A look takes no lock (it changes nothing, and a row lock would make its commit wait
+        # for a WAL flush on PostgreSQL), so the case comes in the certificate's statement.
+        certificate = session.scalar(
+            select(Certificate)
+            .where(*by_number)
+            .options(*shown, joinedload(Certificate.case))
+            .execution_options(populate_existing=True)
+        )
+        case = None if certificate is None else certificate.case
     if certificate is None:
         return refuse(RuleViolation(RefusalCode.NOT_FOUND, "No certificate has this number."))
     if sealed is not None:
@@ -309,14 +321,16 @@ def _refusals_only(auditor: TransitionAuditor) -> Callable[[Transition], None]:
 def _next_line(session: Session, election_id: int, precinct_id: int) -> int:
     """Next line of the precinct's supplementary list: one atomic upsert, no gaps or repeats."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = table_of(SupplementaryList)
     statement = (
-        insert(SupplementaryList)
+        upsert(table)
         .values(election_id=election_id, precinct_id=precinct_id, last_line=1)
         .on_conflict_do_update(
             index_elements=["election_id", "precinct_id"],
-            set_={"last_line": SupplementaryList.last_line + 1},
+            set_={"last_line": table.c.last_line + 1},
         )
-        .returning(SupplementaryList.last_line)
+        .returning(table.c.last_line)
     )
-    return int(session.execute(statement).scalar_one())
+    # Core on the session's connection: no ORM bulk-insert machinery for one counter.
+    return int(session.connection().execute(statement).scalar_one())

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from models import ApiToken, IdempotentRequest, Role, User, db
+from models.base import table_of
 from services.accounts import actor_of, record_access_refused
 from services.audit import Actor
 from services.cases import ConcurrentChange
@@ -364,12 +365,27 @@ def _claim(user: User, key: str, fingerprint: str) -> Response | None:
     _forget_old_keys(user)
     # One statement: a twin in flight makes this wait on its row, then find it answered.
     dialect = db.session.get_bind().dialect.name
-    claimed = db.session.execute(
-        (postgresql.insert if dialect == "postgresql" else sqlite.insert)(IdempotentRequest)
-        .values(user_id=user.id, key=key, fingerprint=fingerprint, created_at=api_now())
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(IdempotentRequest.key)
-    ).scalar()
+    # Core on the session's connection (Core statements through the session take the ORM's
+    # bulk path, which costs more than the round trip); the defaults are the table's own.
+    table = table_of(IdempotentRequest)
+    claimed = (
+        db.session.connection()
+        .execute(
+            (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+            .values(
+                user_id=user.id,
+                key=key,
+                fingerprint=fingerprint,
+                created_at=api_now(),
+                status_code=0,
+                content_type="",
+                body=b"",
+            )
+            .on_conflict_do_nothing(index_elements=["user_id", "key"])
+            .returning(table.c.key)
+        )
+        .scalar()
+    )
     if claimed is not None:
         return None
     existing = db.session.get(IdempotentRequest, (user.id, key), populate_existing=True)
@@ -414,9 +430,10 @@ def _store(user: User, key: str, result: Result, response: Response) -> None:
         if result.stored is not None
         else response.get_data()
     )
-    db.session.execute(
-        update(IdempotentRequest)
-        .where(IdempotentRequest.user_id == user.id, IdempotentRequest.key == key)
+    table = table_of(IdempotentRequest)
+    db.session.connection().execute(
+        update(table)
+        .where(table.c.user_id == user.id, table.c.key == key)
         .values(
             status_code=response.status_code,
             content_type=response.content_type or JSON_TYPE,

@@ -1,7 +1,7 @@
 """Check-in under open-loop load: a fixed arrival rate, latency from the scheduled start.
 
     python -m bench.bench_load [--rates 10,25,50,100,200] [--duration 10] [--quick]
-                               [--modes web,api] [--workers 2] [--threads 4] [--pg URL]
+                               [--modes web,api,floor] [--workers 2] [--threads 4] [--pg URL]
                                [--out bench/results/checkin_load.json]
 
 A closed loop (N clients, each waiting for its answer before the next request) slows its own
@@ -14,7 +14,11 @@ Per rate, for each mode:
   - web: one signed-in browser (cookie jar, CSRF) per check-in in flight: POST the typed number
     and code (the preview), POST the confirm, follow the redirect to "Included on line";
   - api: a bearer token per check-in desk: POST /api/v1/checkin/preview, then POST
-    /api/v1/checkin, each with JSON and an Idempotency-Key.
+    /api/v1/checkin, each with JSON and an Idempotency-Key;
+  - floor: the api mode's requests, answered by `bench/floor_checkin.py` (same HTTP contract,
+    same rows, bare psycopg) on a second gunicorn with the same settings: what any Flask
+    server must spend on this machine, so `api / floor` prices the project's own work.
+Rate by rate, the modes run one after another.
 Printed: p50 / p95 / p99 / max of the whole check-in, achieved throughput (check-ins completed
 per second, from the first scheduled start to the last answer), failures, and the 1-minute load
 average before and after. The points go to `--out` (JSON) for plotting latency against rate.
@@ -28,6 +32,7 @@ Client, server and database share this machine's CPUs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -241,12 +246,29 @@ def run(args: argparse.Namespace, target: Target, instance: Path) -> list[Point]
         f"  set-up      {len(certificates):,} certificates in {time.perf_counter() - started:.0f} s"
     )
     points: list[Point] = []
-    with gunicorn_server(
-        database_url=target.server_url,
-        instance_path=instance,
-        workers=args.workers,
-        threads=args.threads,
-    ) as server:
+    with contextlib.ExitStack() as servers:
+        server = servers.enter_context(
+            gunicorn_server(
+                database_url=target.server_url,
+                instance_path=instance,
+                workers=args.workers,
+                threads=args.threads,
+            )
+        )
+        # The floor on the same settings, started beside it (idle, it takes no CPU).
+        floor = (
+            servers.enter_context(
+                gunicorn_server(
+                    database_url=target.server_url,
+                    instance_path=instance.parent / "floor",
+                    workers=args.workers,
+                    threads=args.threads,
+                    app_spec="bench.floor_checkin:create_floor_app()",
+                )
+            )
+            if "floor" in modes
+            else None
+        )
         browsers: queue.Queue[WebClient] = queue.Queue()
         if "web" in modes:
             signed = [
@@ -263,15 +285,17 @@ def run(args: argparse.Namespace, target: Target, instance: Path) -> list[Point]
                 browser.get("/checkin/")
                 browsers.put(browser)
         offset = 0
-        for mode in modes:
-            for rate in rates:
+        # Rate by rate, the modes one after another: a floor and its project meet the same
+        # machine, give or take a few seconds.
+        for rate in rates:
+            for mode in modes:
                 batch = certificates[offset : offset + int(rate * args.duration)]
                 offset += len(batch)
-                jobs = (
-                    web_jobs(browsers, batch)
-                    if mode == "web"
-                    else api_jobs(server.base_url, secrets, batch)
-                )
+                if mode == "web":
+                    jobs = web_jobs(browsers, batch)
+                else:
+                    serving = floor if mode == "floor" and floor is not None else server
+                    jobs = api_jobs(serving.base_url, secrets, batch)
                 before = load1()
                 latencies, outcomes, span = open_loop(rate, jobs)
                 after = load1()
@@ -294,15 +318,16 @@ def run(args: argparse.Namespace, target: Target, instance: Path) -> list[Point]
                 )
                 points.append(point)
                 print(
-                    f"  {mode:<4} {rate:6.1f}/s  p50 {point.p50_ms:7.1f}  p95 {point.p95_ms:7.1f}"
+                    f"  {mode:<5} {rate:6.1f}/s  p50 {point.p50_ms:7.1f}  p95 {point.p95_ms:7.1f}"
                     f"  p99 {point.p99_ms:7.1f}  max {point.max_ms:7.1f} ms   "
                     f"done {point.throughput_per_s:6.1f}/s   failed {point.failed:4d}   "
                     f"load {before:.2f} -> {after:.2f}",
                     flush=True,
                 )
                 if point.failed:
-                    print(f"       outcomes {outcomes}\n{server.log_tail(10)}")
-                # Let the queue drain and the load settle a little between rates.
+                    log = (floor if mode == "floor" and floor else server).log_tail(10)
+                    print(f"       outcomes {outcomes}\n{log}")
+                # Let the queue drain and the load settle a little between runs.
                 time.sleep(args.pause)
     used = certificates[:offset]
     problems = verify(target, used) if all(p.failed == 0 for p in points) else []
@@ -330,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg", help="PostgreSQL URL (default: BENCH_DATABASE_URL, TEST_...)")
     parser.add_argument("--rates", default="10,25,50,100,200", help="arrivals per second")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per rate")
-    parser.add_argument("--modes", default="web,api")
+    parser.add_argument("--modes", default="web,api,floor")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--pause", type=float, default=3.0, help="seconds between rates")
@@ -346,8 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     args.modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
     if not args.rates or any(not 0 < rate <= 1000 for rate in args.rates):
         parser.error("--rates: each in (0, 1000]")
-    if not set(args.modes) <= {"web", "api"} or not args.modes:
-        parser.error("--modes: web, api or both")
+    if not set(args.modes) <= {"web", "api", "floor"} or not args.modes:
+        parser.error("--modes: any of web, api, floor")
     raw = args.pg or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if not raw:
         # `make bench` runs on machines without a server too: say so, and let the others run.

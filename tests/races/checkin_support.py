@@ -481,8 +481,10 @@ def gunicorn_server(
     secret_key: str = SERVER_SECRET_KEY,
     audit_key: str | None = SERVER_AUDIT_KEY,
     extra_env: dict[str, str] | None = None,
+    app_spec: str = "app:create_app()",
 ) -> Iterator[Server]:
-    """`gunicorn 'app:create_app()'` on a free loopback port; stopped (TERM, then KILL) on exit.
+    """`gunicorn 'app:create_app()'` (or `app_spec`) on a free loopback port; stopped (TERM,
+    then KILL) on exit.
 
     The workers share `instance_path`, so they share the seal keys they create on first use.
     The audit key is passed in the environment: `app._secret_file` is not safe against workers
@@ -520,7 +522,7 @@ def gunicorn_server(
     ]
     if threads > 1:
         command += ["--threads", str(threads)]
-    command.append("app:create_app()")
+    command.append(app_spec)
     log_path = instance_path / "gunicorn.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments

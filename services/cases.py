@@ -236,13 +236,11 @@ def issue_certificate(
             return CaseOutcome(case, transition)
         certificate = _new_certificate(session, actor, case, handed_to, now)
         auditor.attach_certificate(certificate, serial=certificate.serial)
-    # The certificate goes in first (the connection's statement does not autoflush).
-    session.flush()
-    marked = session.connection().execute(
+    marked = session.execute(
         _MARK_HOME_ENTRY,
         {"voter_id": certificate.voter_id, "serial": certificate.serial, "now": now},
     )
-    if marked.rowcount != 1:
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
         raise ConcurrentChange("the voter's home-list entry is already marked")
     session.flush()
     _expire_mark(session, certificate.voter_id)
@@ -432,12 +430,11 @@ _APPLICATION_SETTING = (
     )
 )
 # Only an unmarked entry is marked: of two issues for one voter, one matches no row.
-# Core, on the session's connection (see services.stock: the ORM's bulk path costs more).
-_voters = table_of(VoterEntry)
 _MARK_HOME_ENTRY = (
-    update(_voters)
-    .where(_voters.c.id == bindparam("voter_id"), _voters.c.mark_serial.is_(None))
+    update(VoterEntry)
+    .where(VoterEntry.id == bindparam("voter_id"), VoterEntry.mark_serial.is_(None))
     .values(mark_serial=bindparam("serial"), marked_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
 )
 
 

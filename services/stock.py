@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Exists, and_, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from models import Certificate, Precinct, StockRange
-from models.base import table_of
 from services.audit import SYSTEM, Actor, record_event
 from services.errors import InvalidInput, NotFound
 from services.scope import oversees
@@ -192,8 +191,9 @@ def allocate_serial(session: Session, election_id: int, precinct_id: int) -> int
     finds its range in a subquery (one round trip); only when that range was emptied meanwhile
     do the other open ranges get read and tried one by one.
     """
-    where = {"for_election_id": election_id, "for_precinct_id": precinct_id}
-    moved = session.connection().execute(_TAKE_LOWEST_OPEN, where).scalar_one_or_none()
+    moved = session.execute(
+        _TAKE_LOWEST_OPEN, {"for_election_id": election_id, "for_precinct_id": precinct_id}
+    ).scalar_one_or_none()
     if moved is not None:
         return int(moved) - 1
     candidates = session.scalars(
@@ -224,29 +224,27 @@ def _advance(session: Session, range_id: int) -> int | None:
     return None if moved is None else int(moved) - 1
 
 
-# Core on the table, run on the session's connection: the hot path of every issue. Built once
-# (a statement costs as much to build as to send), and kept off the ORM's bulk-update path,
-# which costs more Python than the round trip. The alias makes the subquery read the table
-# itself rather than correlate to the UPDATE's row.
-_ranges = table_of(StockRange)
-_candidate = _ranges.alias("candidate")
+# An alias, so the subquery reads the table itself rather than correlating to the UPDATE's row.
+_candidate = aliased(StockRange, name="candidate")
+# Built once (the hot path of every issue): an ORM statement costs as much to build as to send.
 _TAKE_LOWEST_OPEN = (
-    update(_ranges)
+    update(StockRange)
     .where(
-        _ranges.c.id
-        == select(_candidate.c.id)
+        StockRange.id
+        == select(_candidate.id)
         .where(
-            _candidate.c.election_id == bindparam("for_election_id"),
-            _candidate.c.precinct_id == bindparam("for_precinct_id"),
-            _candidate.c.next_serial <= _candidate.c.last_serial,
+            _candidate.election_id == bindparam("for_election_id"),
+            _candidate.precinct_id == bindparam("for_precinct_id"),
+            _candidate.next_serial <= _candidate.last_serial,
         )
-        .order_by(_candidate.c.first_serial)
+        .order_by(_candidate.first_serial)
         .limit(1)
         .scalar_subquery(),
-        _ranges.c.next_serial <= _ranges.c.last_serial,
+        StockRange.next_serial <= StockRange.last_serial,
     )
-    .values(next_serial=_ranges.c.next_serial + 1)
-    .returning(_ranges.c.next_serial)
+    .values(next_serial=StockRange.next_serial + 1)
+    .returning(StockRange.next_serial)
+    .execution_options(synchronize_session=False)
 )
 
 

@@ -7,7 +7,7 @@ from typing import TypeVar
 from sqlalchemy import ColumnElement, Select, false, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from models import CertificateCase, Precinct, Role, VoterEntry
+from models import CertificateCase, Election, Precinct, Role, VoterEntry
 from services.audit import Actor
 from services.errors import NotFound
 
@@ -62,6 +62,21 @@ def placed_precinct(session: Session, actor: Actor, election_id: int) -> Precinc
             Precinct.election_id == election_id, Precinct.id.in_(sorted(actor.precinct_ids))
         )
     )
+
+
+def sole_desk(session: Session, actor: Actor) -> tuple[Election, Precinct] | None:
+    """Voting-day staff placed at one precinct only (the usual desk account): that precinct and
+    its election, which is then the only one they see and so their default, in one statement.
+    None for anyone else, who goes the long way (the election list, then the placement)."""
+    if actor.role not in VOTING_DAY_ROLES or len(actor.precinct_ids) != 1:
+        return None
+    (only,) = actor.precinct_ids
+    row = session.execute(
+        select(Election, Precinct)
+        .join(Precinct, Precinct.election_id == Election.id)
+        .where(Precinct.id == only)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 def oversees(actor: Actor, precinct: Precinct) -> bool:

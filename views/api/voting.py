@@ -12,7 +12,7 @@ from models import Certificate, Election, Inclusion, Precinct, Role, db
 from services.audit import Actor
 from services.documents import print_supplementary_list
 from services.errors import NotFound
-from services.scope import placed_precinct, scoped
+from services.scope import placed_precinct, scoped, sole_desk
 from services.sealing import Presented, election_seal, read_presented, seals_in
 from services.voting_day import PresentationOutcome, present_certificate, record_unreadable_seal
 from views.api.convert import (
@@ -54,6 +54,8 @@ PRESENT_REFUSALS = (
 
 def _desk(actor: Actor, election_id: int | None) -> tuple[Election, Precinct]:
     """The election the desk works in (named, or the caller's current one) and its precinct."""
+    if election_id is None and (desk := sole_desk(db.session, actor)) is not None:
+        return desk
     election = election_or_current(actor, election_id)
     precinct = placed_precinct(db.session, actor, election.id)
     if precinct is None:

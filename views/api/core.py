@@ -366,7 +366,7 @@ def _claim(user: User, key: str, fingerprint: str) -> Response | None:
     # One statement: a twin in flight makes this wait on its row, then find it answered.
     dialect = db.session.get_bind().dialect.name
     # Core on the session's connection (Core statements through the session take the ORM's
-    # bulk path, which costs more than the round trip); the defaults are the table's own.
+    # bulk path, which costs more than the round trip). Status 0: an answer still to come.
     table = table_of(IdempotentRequest)
     claimed = (
         db.session.connection()

@@ -60,6 +60,16 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+@event.listens_for(Engine, "connect")
+def _configure_postgresql(dbapi_connection: Any, connection_record: Any) -> None:
+    """PostgreSQL: no JIT. Every query here is short, and a wide name search whose plan looks
+    costly spent 200 ms compiling for a 5 ms execution on a national list."""
+    if type(dbapi_connection).__module__.startswith("psycopg"):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        dbapi_connection.commit()
+
+
 @event.listens_for(Engine, "begin")
 def _begin_immediate_on_sqlite(connection: Any) -> None:
     """Take SQLite's write lock up front: no deadlocked read-to-write upgrades between requests."""

@@ -68,7 +68,12 @@ def sole_desk(session: Session, actor: Actor) -> tuple[Election, Precinct] | Non
     """Voting-day staff placed at one precinct only (the usual desk account): that precinct and
     its election, which is then the only one they see and so their default, in one statement.
     None for anyone else, who goes the long way (the election list, then the placement)."""
-    if actor.role not in VOTING_DAY_ROLES or len(actor.precinct_ids) != 1:
+    # One placement in all: a second one, even at a commission, is a second election to see.
+    if (
+        actor.role not in VOTING_DAY_ROLES
+        or len(actor.precinct_ids) != 1
+        or actor.territorial_commission_ids
+    ):
         return None
     (only,) = actor.precinct_ids
     row = session.execute(

@@ -22,7 +22,7 @@ from services.accounts import actor_of, record_access_refused
 from services.audit import Actor
 from services.elections import election_for, visible_elections
 from services.errors import NotFound
-from services.scope import placed_precinct
+from services.scope import placed_precinct, sole_desk
 from workflow.calendar import zone
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,6 +41,7 @@ def current_actor() -> Actor:
 
 _ELECTION_KEY = "kuelik.election"
 _VISIBLE_KEY = "kuelik.visible_elections"
+_DESK_PRECINCT_KEY = "kuelik.desk_precinct"
 SESSION_ELECTION = "election_id"
 
 
@@ -99,7 +100,15 @@ def elections_to_choose() -> list[Election]:
         return []
     cached: list[Election] | None = request.environ.get(_VISIBLE_KEY)
     if cached is None:
-        cached = visible_elections(db.session, current_actor())
+        actor = current_actor()
+        # A desk account placed at one precinct sees that precinct's election only: both come
+        # in one statement, and the screen's own_precinct needs no statement of its own.
+        desk = sole_desk(db.session, actor)
+        if desk is None:
+            cached = visible_elections(db.session, actor)
+        else:
+            cached = [desk[0]]
+            request.environ[_DESK_PRECINCT_KEY] = desk[1]
         request.environ[_VISIBLE_KEY] = cached
     return cached
 
@@ -112,6 +121,9 @@ def election_name(election: Election) -> str:
 
 def own_precinct(election: Election) -> Precinct:
     """The precinct where the signed-in staff member works in this election (NotPlaced if none)."""
+    desk: Precinct | None = request.environ.get(_DESK_PRECINCT_KEY)
+    if desk is not None and desk.election_id == election.id:
+        return desk
     precinct = placed_precinct(db.session, current_actor(), election.id)
     if precinct is None:
         raise NotPlaced(election)

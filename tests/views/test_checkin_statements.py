@@ -29,9 +29,9 @@ from tests.views.conftest import SignIn, csrf_token
 from tests.views.test_checkin_flow import VOTING_MORNING, _issued
 
 # Scan (the preview), confirm (the inclusion), and the "Included on line" page it redirects to.
-WEB_SCAN_MAX = 5
-WEB_CONFIRM_MAX = 12
-WEB_DONE_MAX = 5
+WEB_SCAN_MAX = 4
+WEB_CONFIRM_MAX = 11
+WEB_DONE_MAX = 4
 # POST /api/v1/checkin/preview, then POST /api/v1/checkin.
 API_PREVIEW_MAX = 6
 API_CHECKIN_MAX = 11

@@ -19,7 +19,6 @@ depends on its arguments alone. SQLite keeps its scan: an embedded database hold
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_voter_search_prefixes"
@@ -53,21 +52,20 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
+    if op.get_bind().dialect.name != "postgresql":
         return
     op.drop_index("ix_voter_entry_search_prefixes", table_name="voter_entry")
     op.execute("DROP FUNCTION kuelik_name_prefixes(integer, text)")
-    schema = bind.scalar(
-        sa.text(
-            "SELECT n.nspname FROM pg_extension AS e "
-            "JOIN pg_namespace AS n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
-        )
-    )
-    op.create_index(
-        "ix_voter_entry_search_trigram",
-        "voter_entry",
-        ["search_key"],
-        postgresql_using="gin",
-        postgresql_ops={"search_key": f'"{schema}".gin_trgm_ops'},
-    )
+    # 0008's index again, its operator class named with pg_trgm's schema (0008 left it in place).
+    op.execute(_TRIGRAM_INDEX)
+
+
+_TRIGRAM_INDEX = """
+DO $$ BEGIN
+    EXECUTE format(
+        'CREATE INDEX ix_voter_entry_search_trigram ON voter_entry USING gin (search_key %I.gin_trgm_ops)',
+        (SELECT n.nspname FROM pg_extension AS e JOIN pg_namespace AS n ON n.oid = e.extnamespace
+         WHERE e.extname = 'pg_trgm')
+    );
+END $$
+"""

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, make_url, text
 
 from app import create_app
 from models import Base, db
@@ -215,3 +215,42 @@ def _audit_triggers_any(connection: Connection) -> set[str]:
     """Triggers left behind anywhere (the audit table itself is gone after a full downgrade)."""
     rows = connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
     return {str(name) for (name,) in rows}
+
+
+def _index_names(engine: Engine) -> set[str]:
+    return {index["name"] for index in inspect(engine).get_indexes("voter_entry")}
+
+
+def test_the_name_prefix_index_steps_down_to_trigrams_and_back(postgres_database: str) -> None:
+    """0009 on PostgreSQL, where it does something: its downgrade restores 0008's index."""
+    server = make_url(postgres_database)
+    name = f"{server.database}_m0009"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "m0009"})
+    try:
+        with app.app_context():
+            upgrade()
+            assert "ix_voter_entry_search_prefixes" in _index_names(db.engine)
+            downgrade(revision="0008_voter_search_trigram")
+            after_downgrade = _index_names(db.engine)
+            with db.engine.connect() as connection:
+                function = connection.scalar(
+                    text("SELECT count(*) FROM pg_proc WHERE proname = 'kuelik_name_prefixes'")
+                )
+            upgrade()
+            after_upgrade = _index_names(db.engine)
+            db.engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    assert "ix_voter_entry_search_trigram" in after_downgrade
+    assert "ix_voter_entry_search_prefixes" not in after_downgrade
+    assert function == 0
+    assert "ix_voter_entry_search_prefixes" in after_upgrade
+    assert "ix_voter_entry_search_trigram" not in after_upgrade

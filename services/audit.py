@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Certificate, CertificateCase
+from models import AuditEvent, CertificateCase
+from models.base import table_of
 from workflow.calendar import Moment
 from workflow.iin import mask_iin
 from workflow.machine import Transition
@@ -57,6 +59,41 @@ def safe_iin(iin: str) -> dict[str, str]:
     return {"iin_masked": mask_iin(iin), "iin_digest": iin_digest(iin)}
 
 
+def audit_values(
+    *,
+    actor: Actor,
+    moment: Moment,
+    event: str,
+    outcome: str,
+    precinct_id: int | None = None,
+    election_id: int | None = None,
+    case_id: int | None = None,
+    certificate_id: int | None = None,
+    code: str | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One audit event's columns: what the ORM and the desk's Core writers both insert."""
+    return {
+        "occurred_at": moment.now,
+        "local_time": moment.local.isoformat(timespec="seconds"),
+        "time_zone": moment.zone_name,
+        "actor_id": actor.user_id,
+        "actor_role": actor.role,
+        "precinct_id": precinct_id,
+        "election_id": election_id,
+        "case_id": case_id,
+        "certificate_id": certificate_id,
+        "event": event,
+        "outcome": outcome,
+        "code": code,
+        "before_state": before,
+        "after_state": after,
+        "payload": _with_channel(actor, payload),
+    }
+
+
 def record_event(
     session: Session,
     *,
@@ -74,23 +111,21 @@ def record_event(
     payload: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Add one audit event to the session's transaction (the caller's commit keeps it)."""
-    audit = AuditEvent(
-        occurred_at=moment.now,
-        local_time=moment.local.isoformat(timespec="seconds"),
-        time_zone=moment.zone_name,
-        actor_id=actor.user_id,
-        actor_role=actor.role,
+    values = audit_values(
+        actor=actor,
+        moment=moment,
+        event=event,
+        outcome=outcome,
         precinct_id=precinct_id,
         election_id=election_id,
         certificate_id=certificate_id,
-        event=event,
-        outcome=outcome,
         code=code,
-        before_state=before,
-        after_state=after,
-        payload=_with_channel(actor, payload),
-        case=case,
+        before=before,
+        after=after,
+        payload=payload,
     )
+    del values["case_id"]  # the relationship below orders a new case's insert before its event
+    audit = AuditEvent(**values, case=case)
     session.add(audit)
     return audit
 
@@ -124,25 +159,84 @@ class TransitionAuditor:
             if self.case.created_at is None:
                 self.case.created_at = transition.moment.now
             self.case.updated_at = transition.moment.now
-        self.last_event = record_event(
-            self.session,
-            actor=self.actor,
-            moment=transition.moment,
-            event=str(transition.event),
-            outcome="accepted" if refusal is None else "refused",
-            precinct_id=self.precinct_id,
+        values = transition_values(
+            transition,
+            self.actor,
             election_id=self.election_id,
-            case=self.case,
-            certificate_id=self.certificate_id,
-            code=None if refusal is None else str(refusal.code),
-            before=None if transition.source is None else str(transition.source),
-            after=None if transition.target is None else str(transition.target),
-            payload={**self.payload, "warnings": list(transition.warnings)},
+            precinct_id=self.precinct_id,
+            payload=self.payload,
+        )
+        values["certificate_id"] = self.certificate_id
+        del values["case_id"]  # the relationship orders a new case's insert before its event
+        self.last_event = AuditEvent(**values, case=self.case)
+        self.session.add(self.last_event)
+
+
+def transition_values(
+    transition: Transition,
+    actor: Actor,
+    *,
+    election_id: int,
+    precinct_id: int,
+    payload: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The audit event of one fired event, accepted or refused, without its case id yet."""
+    refusal = transition.refusal
+    return audit_values(
+        actor=actor,
+        moment=transition.moment,
+        event=str(transition.event),
+        outcome="accepted" if refusal is None else "refused",
+        precinct_id=precinct_id,
+        election_id=election_id,
+        code=None if refusal is None else str(refusal.code),
+        before=None if transition.source is None else str(transition.source),
+        after=None if transition.target is None else str(transition.target),
+        payload={**payload, "warnings": list(transition.warnings)},
+    )
+
+
+@dataclass
+class PendingAudit:
+    """The machine's listener on the desk's hot paths (apply, issue): it keeps each fired event
+    as column values, and `write` inserts them with one Core statement once the case (and the
+    certificate) have their ids. No ORM unit of work: it cost more than the round trips."""
+
+    actor: Actor
+    election_id: int
+    precinct_id: int
+    payload: dict[str, Any]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, transition: Transition) -> None:
+        self.rows.append(
+            transition_values(
+                transition,
+                self.actor,
+                election_id=self.election_id,
+                precinct_id=self.precinct_id,
+                payload=self.payload,
+            )
         )
 
-    def attach_certificate(self, certificate: Certificate, *, serial: int) -> None:
-        """Link the pending event to the certificate the transition produced or closed."""
-        if self.last_event is None:
-            raise RuntimeError("attach a certificate only after the machine has fired")
-        self.last_event.certificate = certificate
-        self.last_event.payload = {**self.last_event.payload, "serial": serial}
+    def name_certificate(self, certificate_id: int, serial: int) -> None:
+        """The last event produced this certificate: it names it, and its serial."""
+        if not self.rows:
+            raise RuntimeError("name a certificate only after the machine has fired")
+        last = self.rows[-1]
+        last["certificate_id"] = certificate_id
+        last["payload"] = {**last["payload"], "serial": serial}
+
+    def write(self, session: Session, case_id: int) -> None:
+        """Insert the pending events of this case, in the order they fired; then none pend."""
+        if not self.rows:
+            return
+        for row in self.rows:
+            row["case_id"] = case_id
+        # One event is the common case: a single execute, not the driver's executemany.
+        rows = self.rows[0] if len(self.rows) == 1 else self.rows
+        session.connection().execute(_INSERT_AUDIT_EVENT, rows)
+        self.rows = []
+
+
+_INSERT_AUDIT_EVENT = insert(table_of(AuditEvent))

@@ -10,10 +10,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from models import (
@@ -25,8 +29,8 @@ from models import (
     Precinct,
     VoterEntry,
 )
-from models.base import table_of
-from services.audit import Actor, TransitionAuditor, safe_iin
+from models.base import Base, table_of
+from services.audit import Actor, PendingAudit, TransitionAuditor, safe_iin
 from services.errors import InvalidInput, NotFound
 from services.scope import DESK_ROLES, acting_precinct, can_act_at
 from services.stock import allocate_serial, free_stock_exists
@@ -119,26 +123,53 @@ def apply_for_certificate(
     )
     # Check-then-insert is only a courtesy: the partial unique index decides under a race, and
     # the loser is recorded as refused (already_issued) rather than failing.
-    for attempt in range(2):
-        try:
-            with session.begin_nested():
-                case = _new_case(application, precinct, election, stay, voter, on_this_list, actor)
-                auditor = TransitionAuditor(
-                    session, actor, case, election.id, precinct.id, _case_payload(application)
-                )
-                transition = CaseMachine(case, [auditor]).apply(ctx)
-                if transition.refusal is not None:
-                    case.refusal_code = str(transition.refusal.code)
-                    case.refusal_note = transition.refusal.message
-                session.add(case)
-                session.flush()
+    for _attempt in range(2):
+        case = _new_case(application, precinct, election, stay, voter, on_this_list, actor)
+        audit = PendingAudit(actor, election.id, precinct.id, _case_payload(application))
+        transition = CaseMachine(case, [audit]).apply(ctx)
+        if transition.refusal is not None:
+            case.refusal_code = str(transition.refusal.code)
+            case.refusal_note = transition.refusal.message
+        case.created_at = case.updated_at = transition.moment.now
+        case_id = _insert_case(session, case)
+        if case_id is not None:
+            audit.write(session, case_id)
+            _adopt(session, case, case_id)
             return CaseOutcome(case, transition)
-        except IntegrityError as error:
-            # Only the live-voter index means "lost the race"; any other violation is a bug.
-            if attempt or not _lost_live_voter_race(error):
-                raise
-            ctx = replace(ctx, has_live_case=True)
-    raise AssertionError("unreachable")  # pragma: no cover
+        # Another clerk's live case for this voter was inserted first: this one is refused.
+        ctx = replace(ctx, has_live_case=True)
+    raise AssertionError("a refused application cannot meet the live-voter index")
+
+
+def _insert_case(session: Session, case: CertificateCase) -> int | None:
+    """Insert the new case's row; None when the live-voter index turned it away.
+
+    ON CONFLICT DO NOTHING, with no target: the only unique index of the table besides its key
+    is the live-voter one (tests/services/test_apply_insert.py holds the schema to that), and
+    with no target a schema without the index (the race tests' negative control) still inserts.
+    """
+    statement = _INSERT_CASE[session.get_bind().dialect.name == "sqlite"]
+    values = _column_values(case)
+    return session.connection().execute(statement, values).scalar_one_or_none()
+
+
+def _column_values(instance: Base) -> dict[str, Any]:
+    """A new row's columns as Core takes them, read from the mapped attributes (`_state` is
+    the `state` column); the key is left to the database."""
+    mapper = sa_inspect(type(instance))
+    return {
+        prop.columns[0].name: getattr(instance, prop.key)
+        for prop in mapper.column_attrs
+        if not prop.columns[0].primary_key
+    }
+
+
+def _adopt(session: Session, instance: Base, row_id: int) -> None:
+    """Make a row inserted through Core the session's persistent object, as if just loaded: no
+    flush will write it again, and its columns are read without a query."""
+    instance.id = row_id  # type: ignore[attr-defined]
+    make_transient_to_detached(instance)
+    session.add(instance)
 
 
 def _application_setting(
@@ -167,24 +198,24 @@ def _application_setting(
     return precinct, election, stay
 
 
-def _voter_for_application(session: Session, election_id: int, iin: str) -> VoterEntry | None:
+@dataclass(frozen=True, slots=True)
+class ListedVoter:
+    """What an application needs of the voter's list entry: which it is, and where."""
+
+    id: int
+    precinct_id: int
+
+
+def _voter_for_application(session: Session, election_id: int, iin: str) -> ListedVoter | None:
     """The voter's list entry, locked: a re-listing of this voter (services.voters) waits for
     the application, or the application sees where the voter was moved to. Applications for one
     voter queue here too; the partial unique index still decides if they ever do not."""
-    return session.scalar(
-        select(VoterEntry)
-        .where(VoterEntry.election_id == election_id, VoterEntry.iin == iin)
-        .with_for_update()
+    row = (
+        session.connection()
+        .execute(_LOCK_LISTED_VOTER, {"election_id": election_id, "iin": iin})
+        .one_or_none()
     )
-
-
-def _lost_live_voter_race(error: IntegrityError) -> bool:
-    """PostgreSQL names the index; SQLite names its columns."""
-    message = str(error.orig)
-    return (
-        "uq_certificate_case_live_voter" in message
-        or "certificate_case.election_id, certificate_case.voter_id" in message
-    )
+    return None if row is None else ListedVoter(row.id, row.precinct_id)
 
 
 def refuse_application(
@@ -220,7 +251,6 @@ def issue_certificate(
     """Issue: take the next number of the precinct's stock and mark the home list, all at once."""
     # One round trip for the case, its precinct and election, and the stock peek.
     case, stock_available = _lock_case(session, actor, case_id, stock_peek=True)
-    auditor = TransitionAuditor(session, actor, case, case.election_id, case.precinct_id, {})
     if handed_to is ApplicantKind.REPRESENTATIVE and case.applicant_kind is ApplicantKind.VOTER:
         raise InvalidInput("handed_to", "The voter applied in person: hand it to the voter.")
     ctx = IssueContext(
@@ -228,23 +258,49 @@ def issue_certificate(
         rules=case.election.rules(),
         stock_available=stock_available,
     )
-    # No autoflush until the new certificate is linked to the pending audit event.
-    with session.no_autoflush:
-        transition = CaseMachine(case, [auditor]).issue(ctx)
-        if not transition.accepted:
-            session.flush()
-            return CaseOutcome(case, transition)
-        certificate = _new_certificate(session, actor, case, handed_to, now)
-        auditor.attach_certificate(certificate, serial=certificate.serial)
-    marked = session.execute(
+    audit = PendingAudit(actor, case.election_id, case.precinct_id, {})
+    # The machine moves a stand-in; the row is moved below by one conditional UPDATE, and the
+    # loaded case only then, so no flush of the session writes the case a second time.
+    state = _StateOf(case._state)
+    transition = CaseMachine(state, [audit]).issue(ctx)
+    if not transition.accepted:
+        audit.write(session, case.id)
+        return CaseOutcome(case, transition)
+    _move_case(session, case, state._state, transition.moment.now)
+    certificate = _new_certificate(session, actor, case, handed_to, now)
+    audit.name_certificate(certificate.id, certificate.serial)
+    audit.write(session, case.id)
+    marked = session.connection().execute(
         _MARK_HOME_ENTRY,
         {"voter_id": certificate.voter_id, "serial": certificate.serial, "now": now},
     )
-    if marked.rowcount != 1:  # type: ignore[attr-defined]
+    if marked.rowcount != 1:
         raise ConcurrentChange("the voter's home-list entry is already marked")
-    session.flush()
     _expire_mark(session, certificate.voter_id)
     return CaseOutcome(case, transition, certificate)
+
+
+@dataclass(slots=True)
+class _StateOf:
+    """What the machine binds to when the case row is written by Core, not by the ORM."""
+
+    _state: CaseState | None
+
+
+def _move_case(
+    session: Session, case: CertificateCase, target: CaseState | None, now: datetime
+) -> None:
+    """Write the machine's new state to the case row, if nobody moved it since it was read;
+    then the loaded case says so too, with no change pending."""
+    moved = session.connection().execute(
+        _MOVE_CASE,
+        {"case_id": case.id, "version": case.version, "state": target, "now": now},
+    )
+    if moved.rowcount != 1:
+        raise ConcurrentChange("the case was changed by another transaction")
+    set_committed_value(case, "_state", target)
+    set_committed_value(case, "updated_at", now)
+    set_committed_value(case, "version", case.version + 1)
 
 
 def _expire_mark(session: Session, voter_id: int) -> None:
@@ -269,7 +325,7 @@ def _new_certificate(
         raise ConcurrentChange("the last number was taken by another issue")
     certificate = Certificate(
         election_id=case.election_id,
-        case=case,
+        case_id=case.id,
         voter_id=case.voter_id,
         precinct_id=case.precinct_id,
         serial=serial,
@@ -278,8 +334,12 @@ def _new_certificate(
         handed_to=handed_to or case.applicant_kind,
         issued_at=now,
         issued_by_id=actor.user_id,
+        closed_at=None,
     )
-    session.add(certificate)
+    row_id = session.connection().execute(_INSERT_CERTIFICATE, _column_values(certificate))
+    _adopt(session, certificate, row_id.scalar_one())
+    if "certificates" in case.__dict__:  # a list already loaded (a reissue) gains the new form
+        set_committed_value(case, "certificates", [*case.certificates, certificate])
     return certificate
 
 
@@ -429,13 +489,38 @@ _APPLICATION_SETTING = (
         Locality.id == bindparam("stay_locality_id"),
     )
 )
+_VOTERS = table_of(VoterEntry)
+_CASES = table_of(CertificateCase)
+_LOCK_LISTED_VOTER = (
+    select(_VOTERS.c.id, _VOTERS.c.precinct_id)
+    .where(_VOTERS.c.election_id == bindparam("election_id"), _VOTERS.c.iin == bindparam("iin"))
+    .with_for_update()
+)
+_LIVE_CASE_EXISTS = select(
+    exists().where(
+        _CASES.c.election_id == bindparam("election_id"),
+        _CASES.c.voter_id == bindparam("voter_id"),
+        _CASES.c.state.in_(sorted(str(state) for state in LIVE_CASE_STATES)),
+    )
+)
 # Only an unmarked entry is marked: of two issues for one voter, one matches no row.
 _MARK_HOME_ENTRY = (
-    update(VoterEntry)
-    .where(VoterEntry.id == bindparam("voter_id"), VoterEntry.mark_serial.is_(None))
+    update(_VOTERS)
+    .where(_VOTERS.c.id == bindparam("voter_id"), _VOTERS.c.mark_serial.is_(None))
     .values(mark_serial=bindparam("serial"), marked_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
+# The version the case was read at: a writer that moved it meanwhile makes this match nothing.
+_MOVE_CASE = (
+    update(_CASES)
+    .where(_CASES.c.id == bindparam("case_id"), _CASES.c.version == bindparam("version"))
+    .values(state=bindparam("state"), updated_at=bindparam("now"), version=_CASES.c.version + 1)
+)
+# Indexed by "is SQLite": each dialect spells ON CONFLICT through its own construct.
+_INSERT_CASE = (
+    postgresql_insert(_CASES).on_conflict_do_nothing().returning(_CASES.c.id),
+    sqlite_insert(_CASES).on_conflict_do_nothing().returning(_CASES.c.id),
+)
+_INSERT_CERTIFICATE = insert(table_of(Certificate)).returning(table_of(Certificate).c.id)
 
 
 def _new_case(
@@ -443,7 +528,7 @@ def _new_case(
     precinct: Precinct,
     election: Election,
     stay: Locality,
-    voter: VoterEntry | None,
+    voter: ListedVoter | None,
     on_this_list: bool,
     actor: Actor,
 ) -> CertificateCase:
@@ -451,8 +536,7 @@ def _new_case(
     return CertificateCase(
         election_id=election.id,
         precinct_id=precinct.id,
-        precinct=precinct,
-        voter=voter if on_this_list else None,
+        voter_id=voter.id if on_this_list and voter is not None else None,
         voter_iin=application.voter_iin[:12],
         applicant_kind=(
             ApplicantKind.VOTER if representative is None else ApplicantKind.REPRESENTATIVE
@@ -470,6 +554,9 @@ def _new_case(
         else representative.power_of_attorney_date,
         stay_locality_id=stay.id,
         received_by_id=actor.user_id,
+        refusal_code=None,
+        refusal_note=None,
+        version=1,
     )
 
 
@@ -483,20 +570,13 @@ def _case_payload(application: ApplicationInput) -> dict[str, object]:
     return payload
 
 
-def _has_live_case(session: Session, election_id: int, voter: VoterEntry | None) -> bool:
+def _has_live_case(session: Session, election_id: int, voter: ListedVoter | None) -> bool:
     if voter is None:
         return False
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    CertificateCase.election_id == election_id,
-                    CertificateCase.voter_id == voter.id,
-                    CertificateCase._state.in_(LIVE_CASE_STATES),
-                )
-            )
-        )
+    found = session.connection().scalar(
+        _LIVE_CASE_EXISTS, {"election_id": election_id, "voter_id": voter.id}
     )
+    return bool(found)
 
 
 def _representative_count(session: Session, election_id: int, representative_iin: str) -> int:

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Exists, and_, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from models import Certificate, Precinct, StockRange
+from models.base import table_of
 from services.audit import SYSTEM, Actor, record_event
 from services.errors import InvalidInput, NotFound
 from services.scope import oversees
@@ -191,9 +192,14 @@ def allocate_serial(session: Session, election_id: int, precinct_id: int) -> int
     finds its range in a subquery (one round trip); only when that range was emptied meanwhile
     do the other open ranges get read and tried one by one.
     """
-    moved = session.execute(
-        _TAKE_LOWEST_OPEN, {"for_election_id": election_id, "for_precinct_id": precinct_id}
-    ).scalar_one_or_none()
+    # Core on the session's connection: no autoflush, none of the ORM's bulk-update work.
+    moved = (
+        session.connection()
+        .execute(
+            _TAKE_LOWEST_OPEN, {"for_election_id": election_id, "for_precinct_id": precinct_id}
+        )
+        .scalar_one_or_none()
+    )
     if moved is not None:
         return int(moved) - 1
     candidates = session.scalars(
@@ -224,27 +230,27 @@ def _advance(session: Session, range_id: int) -> int | None:
     return None if moved is None else int(moved) - 1
 
 
+_STOCK = table_of(StockRange)
 # An alias, so the subquery reads the table itself rather than correlating to the UPDATE's row.
-_candidate = aliased(StockRange, name="candidate")
-# Built once (the hot path of every issue): an ORM statement costs as much to build as to send.
+_candidate = _STOCK.alias("candidate")
+# Built once (the hot path of every issue): a statement costs as much to build as to send.
 _TAKE_LOWEST_OPEN = (
-    update(StockRange)
+    update(_STOCK)
     .where(
-        StockRange.id
-        == select(_candidate.id)
+        _STOCK.c.id
+        == select(_candidate.c.id)
         .where(
-            _candidate.election_id == bindparam("for_election_id"),
-            _candidate.precinct_id == bindparam("for_precinct_id"),
-            _candidate.next_serial <= _candidate.last_serial,
+            _candidate.c.election_id == bindparam("for_election_id"),
+            _candidate.c.precinct_id == bindparam("for_precinct_id"),
+            _candidate.c.next_serial <= _candidate.c.last_serial,
         )
-        .order_by(_candidate.first_serial)
+        .order_by(_candidate.c.first_serial)
         .limit(1)
         .scalar_subquery(),
-        StockRange.next_serial <= StockRange.last_serial,
+        _STOCK.c.next_serial <= _STOCK.c.last_serial,
     )
-    .values(next_serial=StockRange.next_serial + 1)
-    .returning(StockRange.next_serial)
-    .execution_options(synchronize_session=False)
+    .values(next_serial=_STOCK.c.next_serial + 1)
+    .returning(_STOCK.c.next_serial)
 )
 
 

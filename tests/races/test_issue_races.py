@@ -53,6 +53,7 @@ from services.audit import Actor
 from services.cases import (
     ApplicationInput,
     ConcurrentChange,
+    ListedVoter,
     apply_for_certificate,
     issue_certificate,
 )
@@ -132,12 +133,12 @@ class LiveCaseProbe:
     them go on to insert and only the database can decide (the held race and its control).
     """
 
-    def __init__(self, original: Callable[[Session, int, VoterEntry | None], bool]) -> None:
+    def __init__(self, original: Callable[[Session, int, ListedVoter | None], bool]) -> None:
         self.original = original
         self.local = threading.local()
         self.barrier: threading.Barrier | None = None
 
-    def __call__(self, session: Session, election_id: int, voter: VoterEntry | None) -> bool:
+    def __call__(self, session: Session, election_id: int, voter: ListedVoter | None) -> bool:
         result = self.original(session, election_id, voter)
         self.local.read = result
         if self.barrier is not None:
@@ -149,16 +150,20 @@ class LiveCaseProbe:
         return read
 
 
-def _unlocked_voter(session: Session, election_id: int, iin: str) -> VoterEntry | None:
-    return session.scalar(
-        select(VoterEntry).where(VoterEntry.election_id == election_id, VoterEntry.iin == iin)
-    )
+def unlocked_listed_voter(session: Session, election_id: int, iin: str) -> ListedVoter | None:
+    """`services.cases._voter_for_application` without its row lock."""
+    row = session.execute(
+        select(VoterEntry.id, VoterEntry.precinct_id).where(
+            VoterEntry.election_id == election_id, VoterEntry.iin == iin
+        )
+    ).one_or_none()
+    return None if row is None else ListedVoter(row.id, row.precinct_id)
 
 
 @pytest.fixture
 def voter_unlocked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Applications for one voter no longer queue on its row: only the index can decide."""
-    monkeypatch.setattr(services.cases, "_voter_for_application", _unlocked_voter)
+    monkeypatch.setattr(services.cases, "_voter_for_application", unlocked_listed_voter)
 
 
 @pytest.fixture

@@ -25,11 +25,18 @@ import services.cases
 import services.voters
 from models import CertificateCase, VoterEntry
 from services.audit import Actor
-from services.cases import apply_for_certificate
+from services.cases import ListedVoter, apply_for_certificate
 from services.voters import move_voter
 from tests.conftest import truncate_all
 from tests.factories import World, make_voter
-from tests.races.test_issue_races import BARRIER_TIMEOUT, TRIALS, Desk, _race_engine, build_world
+from tests.races.test_issue_races import (
+    BARRIER_TIMEOUT,
+    TRIALS,
+    Desk,
+    _race_engine,
+    build_world,
+    unlocked_listed_voter,
+)
 from workflow.errors import RuleViolation
 from workflow.states import LIVE_CASE_STATES
 
@@ -136,10 +143,10 @@ def test_an_application_and_a_move_of_the_same_voter_never_leave_a_case_behind(
 def test_negative_control_without_the_row_locks_a_case_is_left_at_the_old_list(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unlocked_for_application(session: Session, election_id: int, iin: str) -> VoterEntry | None:
-        return session.scalar(
-            select(VoterEntry).where(VoterEntry.election_id == election_id, VoterEntry.iin == iin)
-        )
+    def unlocked_for_application(
+        session: Session, election_id: int, iin: str
+    ) -> ListedVoter | None:
+        return unlocked_listed_voter(session, election_id, iin)
 
     def unlocked(session: Session, voter_id: int) -> VoterEntry | None:
         return session.scalar(select(VoterEntry).where(VoterEntry.id == voter_id))

@@ -10,13 +10,19 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import Select, bindparam, exists, func, insert, select, true, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm import (
+    Session,
+    defaultload,
+    joinedload,
+    lazyload,
+    make_transient_to_detached,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -102,8 +108,8 @@ def apply_for_certificate(
     session: Session, actor: Actor, application: ApplicationInput, now: datetime
 ) -> CaseOutcome:
     """Receive an application in person or by representative; a refusal is recorded as a case."""
-    precinct, election, stay = _application_setting(session, actor, application)
-    voter = _voter_for_application(session, election.id, application.voter_iin)
+    reads = _read_application(session, actor, application)
+    precinct, election, stay, voter = reads.precinct, reads.election, reads.stay, reads.voter
     on_this_list = voter is not None and voter.precinct_id == precinct.id
     representative = application.representative
     ctx = ApplyContext(
@@ -111,7 +117,7 @@ def apply_for_certificate(
         rules=election.rules(),
         voter_iin=application.voter_iin,
         on_this_list=on_this_list,
-        has_live_case=on_this_list and _has_live_case(session, election.id, voter),
+        has_live_case=on_this_list and reads.has_live_case,
         home_locality_kato=precinct.locality.kato,
         stay_locality_kato=stay.kato,
         representative=representative,
@@ -172,32 +178,6 @@ def _adopt(session: Session, instance: Base, row_id: int) -> None:
     session.add(instance)
 
 
-def _application_setting(
-    session: Session, actor: Actor, application: ApplicationInput
-) -> tuple[Precinct, Election, Locality]:
-    """The acting precinct, the election and the place of stay, in one query when all is well."""
-    if can_act_at(actor, application.precinct_id, DESK_ROLES):
-        row = session.execute(
-            _APPLICATION_SETTING,
-            {
-                "precinct_id": application.precinct_id,
-                "election_id": application.election_id,
-                "stay_locality_id": application.stay_locality_id,
-            },
-        ).one_or_none()
-        if row is not None:
-            return row[0], row[1], row[2]
-    # Something is absent, out of scope or of another election: find what, for the right error.
-    precinct = acting_precinct(session, actor, application.precinct_id, DESK_ROLES)
-    election = session.get(Election, application.election_id)
-    if election is None or precinct.election_id != election.id:
-        raise NotFound("election")
-    stay = session.get(Locality, application.stay_locality_id)
-    if stay is None or stay.election_id != election.id:
-        raise InvalidInput("stay_locality_id", "Choose the place of stay from the list.")
-    return precinct, election, stay
-
-
 @dataclass(frozen=True, slots=True)
 class ListedVoter:
     """What an application needs of the voter's list entry: which it is, and where."""
@@ -206,16 +186,54 @@ class ListedVoter:
     precinct_id: int
 
 
-def _voter_for_application(session: Session, election_id: int, iin: str) -> ListedVoter | None:
-    """The voter's list entry, locked: a re-listing of this voter (services.voters) waits for
-    the application, or the application sees where the voter was moved to. Applications for one
-    voter queue here too; the partial unique index still decides if they ever do not."""
-    row = (
-        session.connection()
-        .execute(_LOCK_LISTED_VOTER, {"election_id": election_id, "iin": iin})
-        .one_or_none()
-    )
-    return None if row is None else ListedVoter(row.id, row.precinct_id)
+@dataclass(frozen=True, slots=True)
+class ApplicationReads:
+    """Everything an application is decided on, read in one statement."""
+
+    precinct: Precinct
+    election: Election
+    stay: Locality
+    voter: ListedVoter | None
+    has_live_case: bool
+
+
+def _read_application(
+    session: Session, actor: Actor, application: ApplicationInput
+) -> ApplicationReads:
+    """The acting precinct, the election, the place of stay, the voter's list entry (locked) and
+    whether the voter has a live case: one round trip when all is well.
+
+    The lock makes a re-listing of this voter (services.voters) wait for the application, or the
+    application see where the voter was moved to. Applications for one voter queue on it too;
+    the live-case answer is read on the statement's snapshot, so one that waited may not see the
+    case of the one it waited for: then the live-voter index turns its insert away (above).
+    """
+    if can_act_at(actor, application.precinct_id, DESK_ROLES):
+        row = session.execute(
+            _APPLICATION_READ,
+            {
+                "precinct_id": application.precinct_id,
+                "election_id": application.election_id,
+                "stay_locality_id": application.stay_locality_id,
+                "iin": application.voter_iin,
+            },
+        ).one_or_none()
+        if row is not None:
+            voter = None if row.voter_id is None else ListedVoter(row.voter_id, row.voter_home)
+            return ApplicationReads(row[0], row[1], row[2], voter, bool(row.has_live_case))
+    _explain_unreadable(session, actor, application)
+
+
+def _explain_unreadable(session: Session, actor: Actor, application: ApplicationInput) -> NoReturn:
+    """Something is absent, out of scope or of another election: say what, as the right error."""
+    precinct = acting_precinct(session, actor, application.precinct_id, DESK_ROLES)
+    election = session.get(Election, application.election_id)
+    if election is None or precinct.election_id != election.id:
+        raise NotFound("election")
+    stay = session.get(Locality, application.stay_locality_id)
+    if stay is None or stay.election_id != election.id:
+        raise InvalidInput("stay_locality_id", "Choose the place of stay from the list.")
+    raise NotFound("precinct")  # the read above found all three: not reached
 
 
 def refuse_application(
@@ -266,17 +284,24 @@ def issue_certificate(
     if not transition.accepted:
         audit.write(session, case.id)
         return CaseOutcome(case, transition)
-    _move_case(session, case, state._state, transition.moment.now)
-    certificate = _new_certificate(session, actor, case, handed_to, now)
-    audit.name_certificate(certificate.id, certificate.serial)
-    audit.write(session, case.id)
+    if case.voter_id is None:  # the table's CHECK: only refused cases lack a voter
+        raise ConcurrentChange("an issued case must have its voter")
+    serial = allocate_serial(session, case.election_id, case.precinct_id)
+    if serial is None:
+        raise ConcurrentChange("the last number was taken by another issue")
+    # The voter's row before the case's: an application for this voter holds the voter's row
+    # and may then wait on this case's new index entry (its ON CONFLICT check). Taken the other
+    # way round, the two would deadlock (tests/races/test_issue_races.py saw it).
     marked = session.connection().execute(
-        _MARK_HOME_ENTRY,
-        {"voter_id": certificate.voter_id, "serial": certificate.serial, "now": now},
+        _MARK_HOME_ENTRY, {"voter_id": case.voter_id, "serial": serial, "now": now}
     )
     if marked.rowcount != 1:
         raise ConcurrentChange("the voter's home-list entry is already marked")
-    _expire_mark(session, certificate.voter_id)
+    _expire_mark(session, case.voter_id)
+    _move_case(session, case, state._state, transition.moment.now)
+    certificate = _new_certificate(session, actor, case, case.voter_id, serial, handed_to, now)
+    audit.name_certificate(certificate.id, serial)
+    audit.write(session, case.id)
     return CaseOutcome(case, transition, certificate)
 
 
@@ -314,19 +339,16 @@ def _new_certificate(
     session: Session,
     actor: Actor,
     case: CertificateCase,
+    voter_id: int,
+    serial: int,
     handed_to: ApplicantKind | None,
     now: datetime,
 ) -> Certificate:
-    """Put the next number of the precinct's stock on a new form for this case."""
-    if case.voter_id is None:  # the table's CHECK: only refused cases lack a voter
-        raise ConcurrentChange("an issued case must have its voter")
-    serial = allocate_serial(session, case.election_id, case.precinct_id)
-    if serial is None:
-        raise ConcurrentChange("the last number was taken by another issue")
+    """Put the serial taken from the precinct's stock on a new form for this case."""
     certificate = Certificate(
         election_id=case.election_id,
         case_id=case.id,
-        voter_id=case.voter_id,
+        voter_id=voter_id,
         precinct_id=case.precinct_id,
         serial=serial,
         verification_code=new_verification_code(),
@@ -467,10 +489,12 @@ def _lock_case(
 
 # The desk's hot statements are built once: constructing an ORM statement costs about as much
 # Python as the round trip that runs it (the compiled form is cached either way).
+# The precinct comes with its region (for its clock) and nothing else: its models join their
+# locality and the locality's region by default, rows the desk's hot paths never read.
 _CASE_FOR_ACTION = (
     select(CertificateCase)
     .options(
-        joinedload(CertificateCase.precinct, innerjoin=True),
+        joinedload(CertificateCase.precinct, innerjoin=True).lazyload(Precinct.locality),
         joinedload(CertificateCase.election, innerjoin=True),
     )
     .where(CertificateCase.id == bindparam("case_id"))
@@ -479,30 +503,49 @@ _CASE_FOR_ACTION = (
 _CASE_FOR_ISSUE = _CASE_FOR_ACTION.add_columns(
     free_stock_exists(CertificateCase.election_id, CertificateCase.precinct_id)
 )
-_APPLICATION_SETTING = (
-    select(Precinct, Election, Locality)
-    .join(Election, Election.id == Precinct.election_id)
-    .join(Locality, Locality.election_id == Precinct.election_id)
-    .where(
-        Precinct.id == bindparam("precinct_id"),
-        Election.id == bindparam("election_id"),
-        Locality.id == bindparam("stay_locality_id"),
-    )
-)
 _VOTERS = table_of(VoterEntry)
 _CASES = table_of(CertificateCase)
-_LOCK_LISTED_VOTER = (
-    select(_VOTERS.c.id, _VOTERS.c.precinct_id)
-    .where(_VOTERS.c.election_id == bindparam("election_id"), _VOTERS.c.iin == bindparam("iin"))
-    .with_for_update()
-)
-_LIVE_CASE_EXISTS = select(
-    exists().where(
+
+
+def application_read(*, lock_voter: bool = True) -> Select[Any]:
+    """The statement behind `_read_application`; the race tests' negative controls build it
+    without the voter's lock."""
+    listed = select(_VOTERS.c.id, _VOTERS.c.precinct_id).where(
+        _VOTERS.c.election_id == bindparam("election_id"), _VOTERS.c.iin == bindparam("iin")
+    )
+    if lock_voter:
+        listed = listed.with_for_update()
+    voter = listed.cte("listed_voter")
+    live_case = exists().where(
         _CASES.c.election_id == bindparam("election_id"),
-        _CASES.c.voter_id == bindparam("voter_id"),
+        _CASES.c.voter_id == voter.c.id,
         _CASES.c.state.in_(sorted(str(state) for state in LIVE_CASE_STATES)),
     )
-)
+    return (
+        select(
+            Precinct,
+            Election,
+            Locality,
+            voter.c.id.label("voter_id"),
+            voter.c.precinct_id.label("voter_home"),
+            live_case.label("has_live_case"),
+        )
+        .join(Election, Election.id == Precinct.election_id)
+        .join(Locality, Locality.election_id == Precinct.election_id)
+        .outerjoin(voter, true())
+        .where(
+            Precinct.id == bindparam("precinct_id"),
+            Election.id == bindparam("election_id"),
+            Locality.id == bindparam("stay_locality_id"),
+        )
+        # The home locality for its KATO; neither locality's region is read (see above).
+        .options(
+            defaultload(Precinct.locality).lazyload(Locality.region), lazyload(Locality.region)
+        )
+    )
+
+
+_APPLICATION_READ = application_read()
 # Only an unmarked entry is marked: of two issues for one voter, one matches no row.
 _MARK_HOME_ENTRY = (
     update(_VOTERS)
@@ -568,15 +611,6 @@ def _case_payload(application: ApplicationInput) -> dict[str, object]:
         payload["representative"] = safe_iin(application.representative.iin)
         payload["power_of_attorney_number"] = application.representative.power_of_attorney_number
     return payload
-
-
-def _has_live_case(session: Session, election_id: int, voter: ListedVoter | None) -> bool:
-    if voter is None:
-        return False
-    found = session.connection().scalar(
-        _LIVE_CASE_EXISTS, {"election_id": election_id, "voter_id": voter.id}
-    )
-    return bool(found)
 
 
 def _representative_count(session: Session, election_id: int, representative_iin: str) -> int:

@@ -7,7 +7,7 @@ under test was dropped, must see the bug (two live cases for a voter, one serial
 That is what proves a green run means something.
 
 Applications for one voter also queue on the voter's row lock (`services.cases.
-_voter_for_application`, there for re-listing): the tests that must show the unique index deciding
+_read_application`, there for re-listing): the tests that must show the unique index deciding
 alone, and the negative controls, lift that lock (`voter_unlocked`), or no two clerks would ever
 insert at once. The re-listing race (an application and a move of the same voter at once) keeps
 it, and its negative control lifts both locks to show what they prevent.
@@ -52,8 +52,9 @@ from models import Base, Certificate, CertificateCase, StockRange, VoterEntry, d
 from services.audit import Actor
 from services.cases import (
     ApplicationInput,
+    ApplicationReads,
     ConcurrentChange,
-    ListedVoter,
+    application_read,
     apply_for_certificate,
     issue_certificate,
 )
@@ -128,19 +129,20 @@ class Tally:
 
 
 class LiveCaseProbe:
-    """Stands in for `services.cases._has_live_case`: records what each thread read and, when
-    given a barrier, holds every thread after its read until all 8 have read, so that all of
-    them go on to insert and only the database can decide (the held race and its control).
+    """Stands in for `services.cases._read_application`: records whether each thread read a
+    live case and, when given a barrier, holds every thread after its read until all 8 have
+    read, so that all of them go on to insert and only the database can decide (the held race
+    and its control).
     """
 
-    def __init__(self, original: Callable[[Session, int, ListedVoter | None], bool]) -> None:
+    def __init__(self, original: Callable[..., ApplicationReads]) -> None:
         self.original = original
         self.local = threading.local()
         self.barrier: threading.Barrier | None = None
 
-    def __call__(self, session: Session, election_id: int, voter: ListedVoter | None) -> bool:
-        result = self.original(session, election_id, voter)
-        self.local.read = result
+    def __call__(self, *args: object) -> ApplicationReads:
+        result = self.original(*args)
+        self.local.read = result.has_live_case
         if self.barrier is not None:
             self.barrier.wait()
         return result
@@ -150,26 +152,16 @@ class LiveCaseProbe:
         return read
 
 
-def unlocked_listed_voter(session: Session, election_id: int, iin: str) -> ListedVoter | None:
-    """`services.cases._voter_for_application` without its row lock."""
-    row = session.execute(
-        select(VoterEntry.id, VoterEntry.precinct_id).where(
-            VoterEntry.election_id == election_id, VoterEntry.iin == iin
-        )
-    ).one_or_none()
-    return None if row is None else ListedVoter(row.id, row.precinct_id)
-
-
 @pytest.fixture
 def voter_unlocked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Applications for one voter no longer queue on its row: only the index can decide."""
-    monkeypatch.setattr(services.cases, "_voter_for_application", unlocked_listed_voter)
+    monkeypatch.setattr(services.cases, "_APPLICATION_READ", application_read(lock_voter=False))
 
 
 @pytest.fixture
 def probe(monkeypatch: pytest.MonkeyPatch) -> LiveCaseProbe:
-    spy = LiveCaseProbe(services.cases._has_live_case)
-    monkeypatch.setattr(services.cases, "_has_live_case", spy)
+    spy = LiveCaseProbe(services.cases._read_application)
+    monkeypatch.setattr(services.cases, "_read_application", spy)
     return spy
 
 

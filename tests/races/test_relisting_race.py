@@ -3,7 +3,7 @@
 A clerk applies for a voter at the home precinct while the territorial commission moves the same
 voter to another list. Whatever the order, the database must end consistent: no live case of the
 voter at a precinct whose list the voter is no longer on. Both intentions lock the voter's row
-(`services.cases._voter_for_application`, `services.voters._locked_voter`), so one waits for the
+(`services.cases._read_application`, `services.voters._locked_voter`), so one waits for the
 other and then sees it. The negative control lifts both locks and holds each thread after its
 read until the other has read too: then both commit, and the harness sees the inconsistency.
 
@@ -16,6 +16,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -25,7 +26,7 @@ import services.cases
 import services.voters
 from models import CertificateCase, VoterEntry
 from services.audit import Actor
-from services.cases import ListedVoter, apply_for_certificate
+from services.cases import application_read, apply_for_certificate
 from services.voters import move_voter
 from tests.conftest import truncate_all
 from tests.factories import World, make_voter
@@ -35,7 +36,6 @@ from tests.races.test_issue_races import (
     Desk,
     _race_engine,
     build_world,
-    unlocked_listed_voter,
 )
 from workflow.errors import RuleViolation
 from workflow.states import LIVE_CASE_STATES
@@ -58,11 +58,11 @@ def engine(postgres_database: str) -> Iterator[Engine]:
 class Hold:
     """Stands in for a read: does it, then waits until the other thread has read as well."""
 
-    def __init__(self, original: Callable[..., bool]) -> None:
+    def __init__(self, original: Callable[..., object]) -> None:
         self.original = original
         self.barrier: threading.Barrier | None = None
 
-    def __call__(self, *args: object) -> bool:
+    def __call__(self, *args: object) -> Any:
         result = self.original(*args)
         if self.barrier is not None:
             self.barrier.wait()
@@ -143,19 +143,14 @@ def test_an_application_and_a_move_of_the_same_voter_never_leave_a_case_behind(
 def test_negative_control_without_the_row_locks_a_case_is_left_at_the_old_list(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unlocked_for_application(
-        session: Session, election_id: int, iin: str
-    ) -> ListedVoter | None:
-        return unlocked_listed_voter(session, election_id, iin)
-
     def unlocked(session: Session, voter_id: int) -> VoterEntry | None:
         return session.scalar(select(VoterEntry).where(VoterEntry.id == voter_id))
 
-    monkeypatch.setattr(services.cases, "_voter_for_application", unlocked_for_application)
+    monkeypatch.setattr(services.cases, "_APPLICATION_READ", application_read(lock_voter=False))
     monkeypatch.setattr(services.voters, "_locked_voter", unlocked)
-    apply_hold = Hold(services.cases._has_live_case)
+    apply_hold = Hold(services.cases._read_application)
     move_hold = Hold(services.voters._has_live_case)
-    monkeypatch.setattr(services.cases, "_has_live_case", apply_hold)
+    monkeypatch.setattr(services.cases, "_read_application", apply_hold)
     monkeypatch.setattr(services.voters, "_has_live_case", move_hold)
     setup, world, desk = build_world(engine)
     trials = max(1, TRIALS // 20)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, inspect, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 import services.cases
@@ -62,7 +64,12 @@ def test_an_apply_that_meets_a_live_case_it_did_not_see_is_refused_not_an_error(
     voter = make_voter(session, world, world.almaty_almaly)
     first = apply(session, world, voter)
     assert first.accepted
-    monkeypatch.setattr(services.cases, "_has_live_case", lambda *args: False)
+    read = services.cases._read_application
+
+    def read_missing_the_live_case(*args: Any) -> services.cases.ApplicationReads:
+        return replace(read(*args), has_live_case=False)
+
+    monkeypatch.setattr(services.cases, "_read_application", read_missing_the_live_case)
 
     second = apply(session, world, voter)
 
@@ -179,3 +186,34 @@ def test_a_refused_issue_changes_no_row_but_leaves_its_event(session: Session) -
         select(AuditEvent.outcome).where(AuditEvent.case_id == case_id, AuditEvent.event == "issue")
     ).all()
     assert refused == ["refused"]
+
+
+@pytest.mark.parametrize("lock_voter", [True, False])
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_one_read_of_an_application_locks_the_voters_row(
+    session: Session, monkeypatch: pytest.MonkeyPatch, lock_voter: bool
+) -> None:
+    """The voter's lock sits in a CTE of the application's one SELECT: another transaction
+    cannot take the row until the application ends. The unlocked statement (what the race
+    tests' negative controls use) is the control: then the row is free."""
+    world = make_world(session)
+    voter = make_voter(session, world, world.almaty_almaly)
+    session.commit()
+    monkeypatch.setattr(
+        services.cases, "_APPLICATION_READ", services.cases.application_read(lock_voter=lock_voter)
+    )
+    outcome = apply_for_certificate(
+        session, world.actor("clerk_almaly"), application_for(world, voter), IN_WINDOW
+    )
+    assert outcome.accepted
+    with db.engine.connect() as other:
+        # What a re-listing's UPDATE of the row takes; the case's foreign key holds only KEY SHARE.
+        grab = text("SELECT id FROM voter_entry WHERE id = :id FOR NO KEY UPDATE NOWAIT")
+        if lock_voter:
+            with pytest.raises(OperationalError) as refused:
+                other.execute(grab, {"id": voter.id})
+            assert getattr(refused.value.orig, "sqlstate", None) == "55P03"  # lock_not_available
+        else:
+            assert other.execute(grab, {"id": voter.id}).scalar_one() == voter.id
+        other.rollback()
+    session.rollback()

@@ -22,9 +22,9 @@ from tests.factories import make_voter, make_world
 from tests.services.support import IN_WINDOW, application_for
 from workflow.states import CaseState
 
-# Precinct + election + place of stay (one SELECT), the voter locked, the live-case check, the
+# Precinct, election, place of stay, the voter locked and the live-case check (one SELECT), the
 # case (ON CONFLICT DO NOTHING: no savepoint), its audit event.
-APPLY_STATEMENTS = 5
+APPLY_STATEMENTS = 3
 # The case locked with its precinct, election and stock peek (one SELECT), the stock cursor, the
 # case's state, the certificate, its audit event, the home-list mark.
 ISSUE_STATEMENTS = 6

@@ -7,13 +7,11 @@ if just loaded. These tests pin what that relies on and what the callers still s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -22,22 +20,9 @@ from models import AuditEvent, Certificate, CertificateCase, db
 from services.cases import apply_for_certificate, issue_certificate, spoil_certificate
 from tests.factories import make_voter, make_world
 from tests.services.support import IN_WINDOW, application_for, apply, issue
+from tests.services.test_statement_counts import counted
 from workflow.errors import RefusalCode
 from workflow.states import CaseState, CertificateState
-
-
-@contextmanager
-def statements_sent() -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_the_live_voter_index_is_the_case_tables_only_unique_index(session: Session) -> None:
@@ -95,7 +80,7 @@ def test_an_applied_case_reads_its_columns_and_relations_without_a_query(
 
     outcome = apply_for_certificate(session, clerk, application_for(world, voter), IN_WINDOW)
     case = outcome.case
-    with statements_sent() as sent:
+    with counted() as sent:
         columns = {attr.key: getattr(case, attr.key) for attr in inspect(case).mapper.column_attrs}
         related = (case.precinct, case.election, case.voter)
 
@@ -130,7 +115,7 @@ def test_an_issued_case_and_certificate_are_as_the_database_holds_them(
     assert certificate is not None
     assert not session.dirty
     assert not session.new
-    with statements_sent() as sent:
+    with counted() as sent:
         seen = (outcome.case.state, outcome.case.version, certificate.state, certificate.serial)
     assert sent == []
     session.commit()
